@@ -62,14 +62,14 @@ export function record(registry: Registry, service: string): WatchRecorder {
     history,
     latest: () => history.at(-1),
     until: (pred, timeoutMs, what = `watch on ${service}`) =>
-      waitFor(
+      waitFor<readonly Instance[] | undefined>(
         () => {
           const last = history.at(-1);
           return last && pred(last) ? last : undefined;
         },
         timeoutMs,
         what,
-      ),
+      ) as Promise<readonly Instance[]>,
     dispose: () => sub.dispose(),
     [Symbol.dispose]: () => sub.dispose(),
   };
