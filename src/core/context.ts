@@ -24,6 +24,12 @@ export interface CallContext {
   readonly avoid?: ReadonlySet<string>;
 }
 
+/**
+ * A signal nobody aborts, shared by calls without cancellation or deadline, so those
+ * calls allocate no AbortController and register no listener.
+ */
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
 /** Derives a context for an inner layer (a new attempt, a narrower signal). */
 export function withContext(ctx: CallContext, patch: Partial<CallContext>): CallContext {
   return { ...ctx, ...patch };

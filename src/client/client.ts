@@ -1,0 +1,128 @@
+import type { Balancer } from '../balance/balancer.js';
+import {
+  fullMethodName,
+  type InputOf,
+  type Methods,
+  type OutputOf,
+  type ServiceDefinition,
+} from '../contract/define.js';
+import { type CallContext, type Metadata, NEVER_ABORTED } from '../core/context.js';
+import { RpcError } from '../core/errors.js';
+import { compose, type Filter, type Service } from '../core/service.js';
+import type { Discovery } from '../registry/registry.js';
+import { type Codec, resolveCodec } from '../wire/codec.js';
+import type { ReconnectBackoff } from './backoff.js';
+import { defaultBalancer, defaultCluster } from './defaults.js';
+import { ServiceDirectory } from './directory.js';
+import type { Cluster, Directory, EndpointFilterFactory } from './endpoint-types.js';
+import { staticDiscovery } from './static-discovery.js';
+
+export interface CallOptions {
+  /** Absolute deadline (epoch ms or Date). The earlier of deadline and timeoutMs wins. */
+  deadline?: number | Date;
+  timeoutMs?: number;
+  metadata?: Metadata;
+  signal?: AbortSignal;
+  /** Key for consistent-hash balancing. */
+  hashKey?: string;
+}
+
+export interface ClientOptions {
+  /** Fixed `host:port` addresses; or use `registry`. */
+  addresses?: readonly string[];
+  /** Where to find instances of the service by name. */
+  registry?: Discovery;
+  codec?: Codec | 'json' | 'msgpack';
+  /** Picks an endpoint per attempt. */
+  balancer?: Balancer;
+  /** Turns the endpoint directory into the terminal service (failover, forking, broadcast…). */
+  cluster?: Cluster;
+  /** Service-level filters, outermost first (metrics, fallback, deadline, retry, bulkhead). */
+  filters?: readonly Filter[];
+  /** Per-endpoint filters (breaker, outlier detection, load tracking). */
+  endpointFilters?: readonly EndpointFilterFactory[];
+  /** Default timeout for calls that set none. */
+  timeoutMs?: number;
+  /** Metadata sent with every call (call metadata overrides it). */
+  metadata?: Metadata;
+  connectTimeoutMs?: number;
+  maxFrameBytes?: number;
+  reconnect?: ReconnectBackoff;
+}
+
+type MethodsOf<D> = D extends ServiceDefinition<string, infer M> ? M : never;
+
+/** The typed client: one async function per method, inferred from the definition. */
+export type Client<D extends ServiceDefinition> = {
+  readonly [K in keyof MethodsOf<D>]: (
+    input: InputOf<MethodsOf<D>[K]['input']>,
+    options?: CallOptions,
+  ) => Promise<OutputOf<MethodsOf<D>[K]['output']>>;
+} & {
+  /** Closes connections after their calls finish and stops watching the registry. */
+  close(): Promise<void>;
+  /** The live endpoint set, for tools and tests. */
+  readonly $directory: Directory;
+};
+
+export function createClient<D extends ServiceDefinition<string, Methods>>(
+  def: D,
+  options: ClientOptions = {},
+): Client<D> {
+  const discovery = options.registry ?? (options.addresses ? staticDiscovery(options.addresses) : undefined);
+  if (!discovery) throw new TypeError('createClient needs `addresses` or `registry`');
+  const directory = new ServiceDirectory({
+    service: def.name,
+    discovery,
+    balancer: options.balancer ?? defaultBalancer(),
+    codec: resolveCodec(options.codec),
+    endpointFilters: options.endpointFilters ?? [],
+    connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+    maxFrameBytes: options.maxFrameBytes,
+    backoff: options.reconnect,
+  });
+  const chain: Service = compose(...(options.filters ?? []))((options.cluster ?? defaultCluster)(directory));
+  const baseMetadata = options.metadata;
+
+  const client: Record<string, unknown> = {
+    close: () => directory.close(),
+    $directory: directory,
+  };
+  for (const [name, method] of Object.entries(def.methods)) {
+    const full = fullMethodName(def.name, name);
+    const idempotent = method.idempotent;
+    client[name] = (input: unknown, call: CallOptions = {}) =>
+      chain(input, callContext(full, def.name, idempotent, call, options.timeoutMs, baseMetadata));
+  }
+  return client as Client<D>;
+}
+
+function callContext(
+  method: string,
+  service: string,
+  idempotent: boolean,
+  call: CallOptions,
+  defaultTimeoutMs: number | undefined,
+  baseMetadata: Metadata | undefined,
+): CallContext {
+  const now = Date.now();
+  let deadline = Number.POSITIVE_INFINITY;
+  if (call.deadline !== undefined)
+    deadline = call.deadline instanceof Date ? call.deadline.getTime() : call.deadline;
+  const timeoutMs = call.timeoutMs ?? defaultTimeoutMs;
+  if (timeoutMs !== undefined) {
+    if (!(timeoutMs >= 0)) throw new RpcError('INVALID_ARGUMENT', `timeoutMs must be >= 0, got ${timeoutMs}`);
+    deadline = Math.min(deadline, now + timeoutMs);
+  }
+  const metadata = baseMetadata ? { ...baseMetadata, ...call.metadata } : (call.metadata ?? {});
+  return {
+    method,
+    service,
+    deadline,
+    signal: call.signal ?? NEVER_ABORTED,
+    metadata,
+    attempt: 1,
+    idempotent,
+    ...(call.hashKey === undefined ? {} : { hashKey: call.hashKey }),
+  };
+}

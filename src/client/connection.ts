@@ -1,0 +1,364 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { type CallContext, NEVER_ABORTED } from '../core/context.js';
+import { RpcError, statusFromNumber } from '../core/errors.js';
+import { createEmitter } from '../core/events.js';
+import { splitAddress } from '../registry/instance.js';
+import type { Codec } from '../wire/codec.js';
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  decodeError,
+  decodeGoAway,
+  encodeEmpty,
+  encodeMetadata,
+  encodeRequest,
+  type Frame,
+  FrameType,
+  MAX_CALL_ID,
+} from '../wire/frame.js';
+import { FrameDecoder } from '../wire/frame-decoder.js';
+import {
+  decodeServerHello,
+  encodeClientHello,
+  HandshakeStatus,
+  PROTOCOL_VERSION,
+  SERVER_HELLO_BYTES,
+} from '../wire/handshake.js';
+import { FrameWriter } from '../wire/writer.js';
+
+export interface ConnectOptions {
+  address: string;
+  codec: Codec;
+  /** Largest frame accepted from the server (default 4 MiB). */
+  maxFrameBytes?: number;
+  connectTimeoutMs?: number;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(err: RpcError): void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal;
+  onAbort: (() => void) | undefined;
+}
+
+const methodCache = new Map<string, Buffer>();
+function methodBytes(method: string): Buffer {
+  let bytes = methodCache.get(method);
+  if (!bytes) {
+    bytes = Buffer.from(method, 'utf8');
+    if (methodCache.size < 10_000) methodCache.set(method, bytes);
+  }
+  return bytes;
+}
+
+function unavailable(message: string, mayHaveProcessed: boolean, cause?: unknown): RpcError {
+  return new RpcError('UNAVAILABLE', message, { mayHaveProcessed, cause });
+}
+
+/** One multiplexed client connection to one server. */
+export class Connection {
+  private state: 'open' | 'draining' | 'closed' = 'open';
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private readonly decoder: FrameDecoder;
+  private readonly writer: FrameWriter;
+  private readonly goAway = createEmitter<{ lastCallId: number; reason: string }>();
+  private readonly closeEmitter = createEmitter<void>();
+  private pings = new Map<number, (rtt: number) => void>();
+  /** Fires when the server sent GOAWAY: send nothing new here. */
+  readonly onGoAway = this.goAway.event;
+  readonly onClose = this.closeEmitter.event;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly codec: Codec,
+    readonly address: string,
+    readonly serverMaxFrameBytes: number,
+    maxFrameBytes: number,
+  ) {
+    this.decoder = new FrameDecoder(maxFrameBytes);
+    this.writer = new FrameWriter(socket);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.once('close', () => this.onSocketClose());
+  }
+
+  /** Dials, handshakes and resolves with an open connection, or rejects UNAVAILABLE (never processed). */
+  static connect(options: ConnectOptions): Promise<Connection> {
+    const { host, port } = splitAddress(options.address);
+    const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ host: host.replace(/^\[|\]$/g, ''), port, noDelay: true });
+      let received = Buffer.alloc(0);
+      const fail = (message: string, cause?: unknown) => {
+        cleanup();
+        socket.destroy();
+        reject(unavailable(`cannot connect to ${options.address}: ${message}`, false, cause));
+      };
+      const timer = setTimeout(() => fail('connect timed out'), options.connectTimeoutMs ?? 5_000);
+      const onError = (err: Error) => fail((err as NodeJS.ErrnoException).code ?? err.message, err);
+      const onClose = () => fail('closed during handshake');
+      const onData = (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        let hello: ReturnType<typeof decodeServerHello>;
+        try {
+          hello = decodeServerHello(received);
+        } catch (err) {
+          return fail((err as Error).message);
+        }
+        if (!hello) return;
+        if (hello.status !== HandshakeStatus.OK) {
+          const why =
+            hello.status === HandshakeStatus.BAD_CODEC
+              ? `codec ${options.codec.name} not supported`
+              : `protocol version ${PROTOCOL_VERSION} not supported`;
+          return fail(`server refused handshake: ${why}`);
+        }
+        cleanup();
+        socket.on('error', () => {});
+        const conn = new Connection(
+          socket,
+          options.codec,
+          options.address,
+          hello.maxFrameBytes,
+          maxFrameBytes,
+        );
+        resolve(conn);
+        const rest = received.subarray(SERVER_HELLO_BYTES);
+        if (rest.length > 0) conn.onData(rest);
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        socket.off('close', onClose);
+        socket.off('data', onData);
+      };
+      socket.once('error', onError);
+      socket.once('close', onClose);
+      socket.on('data', onData);
+      socket.once('connect', () =>
+        socket.write(encodeClientHello({ version: PROTOCOL_VERSION, codec: options.codec.name })),
+      );
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  get inflight(): number {
+    return this.pending.size;
+  }
+
+  /** Sends one call; rejects with RpcError. The deadline and signal come from ctx. */
+  async call(input: unknown, ctx: CallContext): Promise<unknown> {
+    if (!this.writer.writable) await this.writer.whenWritable();
+    if (this.state !== 'open') {
+      throw unavailable(
+        `connection to ${this.address} is ${this.state === 'draining' ? 'draining after GOAWAY' : 'closed'}`,
+        false,
+      );
+    }
+    if (ctx.signal.aborted)
+      throw new RpcError('CANCELLED', 'cancelled before sending', { mayHaveProcessed: false });
+    let timeoutMs: number | undefined;
+    if (ctx.deadline !== Number.POSITIVE_INFINITY) {
+      timeoutMs = ctx.deadline - Date.now();
+      if (timeoutMs <= 0)
+        throw new RpcError('DEADLINE_EXCEEDED', 'deadline expired before sending', {
+          mayHaveProcessed: false,
+        });
+    }
+    let frame: Buffer;
+    try {
+      frame = encodeRequest(
+        this.nextId,
+        methodBytes(ctx.method),
+        timeoutMs,
+        encodeMetadata(ctx.metadata),
+        this.codec.encode(input),
+      );
+    } catch (err) {
+      throw new RpcError('INVALID_ARGUMENT', `cannot encode request: ${(err as Error).message}`, {
+        mayHaveProcessed: false,
+        cause: err,
+      });
+    }
+    if (frame.length > this.serverMaxFrameBytes) {
+      throw new RpcError(
+        'RESOURCE_EXHAUSTED',
+        `request of ${frame.length} bytes exceeds the server's frame limit of ${this.serverMaxFrameBytes}`,
+        { mayHaveProcessed: false },
+      );
+    }
+    const id = this.nextId++;
+    // Call ids never wrap: a connection that used them all drains and the endpoint dials anew.
+    if (this.nextId >= MAX_CALL_ID) this.state = 'draining';
+    this.writer.write(frame, id);
+    return new Promise<unknown>((resolve, reject) => {
+      const p: Pending = { resolve, reject, timer: undefined, signal: ctx.signal, onAbort: undefined };
+      if (timeoutMs !== undefined) {
+        p.timer = setTimeout(
+          () =>
+            this.abandon(
+              id,
+              new RpcError('DEADLINE_EXCEEDED', `deadline exceeded after ${Math.round(timeoutMs)} ms`),
+            ),
+          timeoutMs,
+        );
+      }
+      if (ctx.signal !== NEVER_ABORTED) {
+        p.onAbort = () => {
+          const reason = ctx.signal.reason;
+          this.abandon(
+            id,
+            reason instanceof RpcError ? reason : new RpcError('CANCELLED', 'cancelled by the caller'),
+          );
+        };
+        ctx.signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.pending.set(id, p);
+    });
+  }
+
+  /** Round-trip time in ms of a PING. */
+  ping(timeoutMs = 5_000): Promise<number> {
+    if (this.state === 'closed') return Promise.reject(unavailable('connection closed', false));
+    const id = (Math.random() * 0xffffffff) >>> 0;
+    const started = performance.now();
+    const body = Buffer.alloc(8);
+    body.writeDoubleBE(started);
+    this.writer.write(encodeEmpty(FrameType.PING, id, body));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(id);
+        reject(unavailable('ping timed out', false));
+      }, timeoutMs);
+      this.pings.set(id, (rtt) => {
+        clearTimeout(timer);
+        resolve(rtt);
+      });
+    });
+  }
+
+  /** Sends nothing new, waits for calls in flight, then closes. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'draining';
+    if (this.pending.size === 0) this.socket.end();
+    await new Promise<void>((resolve) =>
+      this.state === 'closed' ? resolve() : this.onClose(() => resolve()),
+    );
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private abandon(id: number, err: RpcError): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.settle(id, p);
+    this.writer.write(encodeEmpty(FrameType.CANCEL, id));
+    p.reject(err);
+  }
+
+  private settle(id: number, p: Pending): void {
+    this.pending.delete(id);
+    if (p.timer) clearTimeout(p.timer);
+    if (p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
+    if (this.state === 'draining' && this.pending.size === 0) {
+      this.writer.flush();
+      this.socket.end();
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      this.decoder.push(chunk, (frame) => this.onFrame(frame));
+    } catch (err) {
+      this.failAll(unavailable(`protocol error from ${this.address}: ${(err as Error).message}`, true, err));
+      this.socket.destroy();
+    }
+  }
+
+  private onFrame(frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.RESPONSE: {
+        const p = this.pending.get(frame.callId);
+        if (!p) return;
+        this.settle(frame.callId, p);
+        let value: unknown;
+        try {
+          value = this.codec.decode(frame.body);
+        } catch (err) {
+          return p.reject(new RpcError('INTERNAL', `cannot decode reply: ${(err as Error).message}`));
+        }
+        return p.resolve(value);
+      }
+      case FrameType.ERROR: {
+        const p = this.pending.get(frame.callId);
+        if (!p) return;
+        this.settle(frame.callId, p);
+        const e = decodeError(frame);
+        let details: unknown;
+        if (e.details.length > 0) {
+          try {
+            details = this.codec.decode(e.details);
+          } catch {
+            details = undefined;
+          }
+        }
+        return p.reject(
+          new RpcError(statusFromNumber(e.code), e.message, { details, mayHaveProcessed: !e.notProcessed }),
+        );
+      }
+      case FrameType.GOAWAY:
+        return this.onGoAwayFrame(frame);
+      case FrameType.PING:
+        this.writer.write(encodeEmpty(FrameType.PONG, frame.callId, frame.body));
+        return;
+      case FrameType.PONG: {
+        const done = this.pings.get(frame.callId);
+        if (done && frame.body.length === 8) {
+          this.pings.delete(frame.callId);
+          done(performance.now() - frame.body.readDoubleBE(0));
+        }
+        return;
+      }
+      default:
+        throw new Error(`unexpected frame type 0x${frame.type.toString(16)} from server`);
+    }
+  }
+
+  private onGoAwayFrame(frame: Frame): void {
+    const { lastCallId, code, reason } = decodeGoAway(frame.body);
+    if (this.state === 'open') this.state = 'draining';
+    // Calls above lastCallId were never started by the server: safe to send elsewhere.
+    for (const [id, p] of this.pending) {
+      if (id > lastCallId) {
+        this.settle(id, p);
+        p.reject(unavailable(`server ${this.address} is going away: ${reason}`, false));
+      }
+    }
+    this.goAway.emit({ lastCallId, reason: code === 0 ? reason : `${statusFromNumber(code)}: ${reason}` });
+    if (this.pending.size === 0) this.socket.end();
+  }
+
+  private failAll(err: (id: number) => RpcError): void;
+  private failAll(err: RpcError): void;
+  private failAll(err: RpcError | ((id: number) => RpcError)): void {
+    for (const [id, p] of this.pending) {
+      this.settle(id, p);
+      p.reject(typeof err === 'function' ? err(id) : err);
+    }
+  }
+
+  private onSocketClose(): void {
+    this.state = 'closed';
+    this.writer.release();
+    const flushed = this.writer.flushedCallId;
+    this.failAll((id) => unavailable(`connection to ${this.address} closed`, id <= flushed));
+    this.pings.clear();
+    this.closeEmitter.emit();
+  }
+}

@@ -1,0 +1,28 @@
+import type { Balancer } from '../balance/balancer.js';
+import { RpcError } from '../core/errors.js';
+import type { Cluster } from './endpoint-types.js';
+
+let next = 0;
+/** Round-robin over the routable snapshot. */
+export function defaultBalancer(): Balancer {
+  return {
+    name: 'round-robin',
+    pick: (endpoints) => endpoints[next++ % endpoints.length],
+  };
+}
+
+/** One pick, one call: errors name the instance so retries can avoid it. */
+export const defaultCluster: Cluster = (directory) => async (req, ctx) => {
+  const endpoint = directory.balancer.pick(directory.routable(), ctx);
+  if (!endpoint) {
+    throw new RpcError('UNAVAILABLE', `no instance of ${directory.service} is available`, {
+      mayHaveProcessed: false,
+    });
+  }
+  try {
+    return await endpoint.call(req, ctx);
+  } catch (err) {
+    if (err instanceof RpcError && err.instance === undefined) err.instance = endpoint.instance.id;
+    throw err;
+  }
+};

@@ -1,0 +1,100 @@
+import type { Balancer } from '../balance/balancer.js';
+import type { Disposable } from '../core/events.js';
+import type { Instance } from '../registry/instance.js';
+import type { Discovery } from '../registry/registry.js';
+import { ClientEndpoint, type EndpointOptions } from './endpoint.js';
+import type { Directory, Endpoint } from './endpoint-types.js';
+
+export interface DirectoryOptions extends Omit<EndpointOptions, 'onStatus'> {
+  service: string;
+  discovery: Discovery;
+  balancer: Balancer;
+  onPanic?: (panic: boolean) => void;
+  onChange?: (endpoints: readonly Endpoint[]) => void;
+}
+
+/**
+ * The endpoints of one service for one client, kept in step with discovery. The routable
+ * snapshot is rebuilt only when membership or an endpoint's status changes, so a pick
+ * reads a cached array.
+ */
+export class ServiceDirectory implements Directory {
+  readonly service: string;
+  readonly balancer: Balancer;
+  private readonly endpoints = new Map<string, ClientEndpoint>();
+  private allSnapshot: readonly ClientEndpoint[] = [];
+  private routableSnapshot: readonly Endpoint[] | undefined;
+  private panic = false;
+  private readonly watch: Disposable;
+  private resolveReady!: () => void;
+  /** Resolves once discovery has reported at least once. */
+  readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
+
+  constructor(private readonly options: DirectoryOptions) {
+    this.service = options.service;
+    this.balancer = options.balancer;
+    this.watch = options.discovery.watch(options.service, (instances) => this.update(instances));
+  }
+
+  all(): readonly Endpoint[] {
+    return this.allSnapshot;
+  }
+
+  routable(): readonly Endpoint[] {
+    if (this.routableSnapshot) return this.routableSnapshot;
+    const up = this.allSnapshot.filter((e) => e.instance.status === 'UP');
+    const healthy = up.filter((e) => e.status === 'open');
+    // Panic mode: with no healthy endpoint, trying any UP one beats failing every call.
+    const panic = healthy.length === 0 && up.length > 0;
+    if (panic !== this.panic) {
+      this.panic = panic;
+      this.options.onPanic?.(panic);
+    }
+    this.routableSnapshot = panic ? up : healthy;
+    return this.routableSnapshot;
+  }
+
+  get inPanic(): boolean {
+    this.routable();
+    return this.panic;
+  }
+
+  private readonly invalidate = () => {
+    this.routableSnapshot = undefined;
+  };
+
+  private update(instances: readonly Instance[]): void {
+    const seen = new Set<string>();
+    for (const instance of instances) {
+      seen.add(instance.id);
+      const existing = this.endpoints.get(instance.id);
+      if (existing && existing.instance.address === instance.address) {
+        existing.instance = instance;
+        continue;
+      }
+      if (existing) void existing.close();
+      this.endpoints.set(
+        instance.id,
+        new ClientEndpoint(instance, { ...this.options, onStatus: this.invalidate }),
+      );
+    }
+    for (const [id, endpoint] of this.endpoints) {
+      if (!seen.has(id)) {
+        this.endpoints.delete(id);
+        void endpoint.close();
+      }
+    }
+    this.allSnapshot = [...this.endpoints.values()];
+    this.invalidate();
+    this.options.onChange?.(this.allSnapshot);
+    this.resolveReady();
+  }
+
+  async close(): Promise<void> {
+    this.watch.dispose();
+    await Promise.all([...this.endpoints.values()].map((e) => e.close()));
+    this.endpoints.clear();
+    this.allSnapshot = [];
+    this.invalidate();
+  }
+}

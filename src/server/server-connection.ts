@@ -1,0 +1,351 @@
+import type { Socket } from 'node:net';
+import type { CallContext } from '../core/context.js';
+import { RpcError, Status } from '../core/errors.js';
+import type { Codec } from '../wire/codec.js';
+import {
+  decodeRequest,
+  encodeEmpty,
+  encodeError,
+  encodeGoAway,
+  encodeResponse,
+  type Frame,
+  FrameType,
+  ProtocolError,
+} from '../wire/frame.js';
+import { FrameDecoder } from '../wire/frame-decoder.js';
+import {
+  decodeClientHello,
+  encodeServerHello,
+  HandshakeStatus,
+  PROTOCOL_VERSION,
+} from '../wire/handshake.js';
+import { FrameWriter } from '../wire/writer.js';
+import type { Router } from './router.js';
+
+export interface ServerConnectionOptions {
+  codecs: ReadonlyMap<string, Codec>;
+  maxFrameBytes: number;
+  maxConcurrentCalls: number;
+  handshakeTimeoutMs: number;
+  exposeErrors: boolean;
+  onHandlerError?: ((err: unknown, method: string) => void) | undefined;
+}
+
+interface ServerCall {
+  readonly controller: AbortController;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const MAX_HELLO_BYTES = 64;
+
+/** One accepted socket: handshake, then multiplexed calls dispatched through the router. */
+export class ServerConnection {
+  private state: 'handshake' | 'open' | 'draining' | 'closed' = 'handshake';
+  private hello: Buffer | undefined;
+  private codec!: Codec;
+  private readonly decoder: FrameDecoder;
+  private readonly writer: FrameWriter;
+  private readonly calls = new Map<number, ServerCall>();
+  private lastCallId = 0;
+  private goAwayLastId = Number.POSITIVE_INFINITY;
+  private readonly handshakeTimer: NodeJS.Timeout;
+  readonly peer: string;
+  readonly closed: Promise<void>;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly router: Router,
+    private readonly options: ServerConnectionOptions,
+  ) {
+    this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.decoder = new FrameDecoder(options.maxFrameBytes);
+    // Back-pressure: stop reading requests while the peer is not reading our replies.
+    this.writer = new FrameWriter(socket, {
+      onCongested: () => socket.pause(),
+      onDrain: () => socket.resume(),
+    });
+    socket.setNoDelay(true);
+    this.handshakeTimer = setTimeout(() => socket.destroy(), options.handshakeTimeoutMs);
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => {});
+    socket.once('close', () => this.onClose());
+  }
+
+  get inflight(): number {
+    return this.calls.size;
+  }
+
+  /** Graceful: GOAWAY now, finish calls in flight, then close. */
+  drain(reason = 'server is shutting down'): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'handshake') {
+      this.socket.destroy();
+      return;
+    }
+    if (this.state === 'open') {
+      this.state = 'draining';
+      this.goAwayLastId = this.lastCallId;
+      this.writer.write(encodeGoAway(this.lastCallId, 0, reason));
+      this.writer.flush();
+    }
+    if (this.calls.size === 0) this.socket.end();
+  }
+
+  /** Ends what is left after the grace period: callers learn the call may have run. */
+  terminate(): void {
+    for (const [callId, call] of this.calls) {
+      call.controller.abort(new RpcError('UNAVAILABLE', 'server closed before the call finished'));
+      this.writer.write(
+        encodeError(callId, Status.UNAVAILABLE, 'server closed before the call finished', false),
+      );
+    }
+    this.calls.clear();
+    this.writer.flush();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 100).unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      if (this.state === 'handshake') {
+        chunk = this.handshake(chunk);
+        if (chunk.length === 0) return;
+      }
+      if (this.state === 'closed') return;
+      this.decoder.push(chunk, (frame) => this.onFrame(frame));
+    } catch (err) {
+      this.protocolError(err);
+    }
+  }
+
+  private handshake(chunk: Buffer): Buffer {
+    const buf = this.hello ? Buffer.concat([this.hello, chunk]) : chunk;
+    let parsed: ReturnType<typeof decodeClientHello>;
+    try {
+      parsed = decodeClientHello(buf);
+    } catch {
+      // Not a Tensile peer (port scanner, stray HTTP client): nothing useful to say in our framing.
+      this.socket.destroy();
+      this.state = 'closed';
+      return Buffer.alloc(0);
+    }
+    if (!parsed) {
+      if (buf.length > MAX_HELLO_BYTES) throw new ProtocolError('handshake too long');
+      this.hello = buf;
+      return Buffer.alloc(0);
+    }
+    this.hello = undefined;
+    clearTimeout(this.handshakeTimer);
+    const { hello, used } = parsed;
+    const codec = this.options.codecs.get(hello.codec);
+    const status =
+      hello.version !== PROTOCOL_VERSION
+        ? HandshakeStatus.BAD_VERSION
+        : codec === undefined
+          ? HandshakeStatus.BAD_CODEC
+          : HandshakeStatus.OK;
+    this.socket.write(
+      encodeServerHello({
+        version: PROTOCOL_VERSION,
+        status,
+        maxFrameBytes: this.options.maxFrameBytes,
+        maxConcurrentCalls: this.options.maxConcurrentCalls,
+      }),
+    );
+    if (status !== HandshakeStatus.OK || !codec) {
+      this.state = 'closed';
+      this.socket.end();
+      return Buffer.alloc(0);
+    }
+    this.codec = codec;
+    this.state = 'open';
+    return buf.subarray(used);
+  }
+
+  private onFrame(frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.REQUEST:
+        return this.onRequest(frame);
+      case FrameType.CANCEL: {
+        const call = this.calls.get(frame.callId);
+        if (call) {
+          this.finish(frame.callId, call);
+          call.controller.abort(new RpcError('CANCELLED', 'cancelled by the caller'));
+        }
+        return;
+      }
+      case FrameType.PING:
+        this.writer.write(encodeEmpty(FrameType.PONG, frame.callId, frame.body));
+        return;
+      case FrameType.PONG:
+        return;
+      case FrameType.GOAWAY:
+        // The client is going away: nothing new will come; in-flight replies are still wanted.
+        return;
+      default:
+        throw new ProtocolError(`frame type 0x${frame.type.toString(16)} is not valid from a client`);
+    }
+  }
+
+  private onRequest(frame: Frame): void {
+    const callId = frame.callId;
+    if (callId <= this.lastCallId) {
+      throw new ProtocolError(
+        `call id ${callId} is not above the previous ${this.lastCallId} (duplicate or reused)`,
+      );
+    }
+    this.lastCallId = callId;
+    const req = decodeRequest(frame.body);
+    const route = this.router.get(req.method);
+    if (!route)
+      return this.reject(callId, Status.UNIMPLEMENTED, `unknown method ${JSON.stringify(req.method)}`);
+    if (callId > this.goAwayLastId) return this.reject(callId, Status.UNAVAILABLE, 'server is shutting down');
+    if (this.calls.size >= this.options.maxConcurrentCalls) {
+      return this.reject(
+        callId,
+        Status.RESOURCE_EXHAUSTED,
+        `too many calls in flight on this connection (limit ${this.options.maxConcurrentCalls})`,
+      );
+    }
+    if (req.timeoutMs === 0)
+      return this.reject(callId, Status.DEADLINE_EXCEEDED, 'deadline expired before arrival');
+    let input: unknown;
+    try {
+      input = this.codec.decode(req.payload);
+    } catch (err) {
+      return this.reject(
+        callId,
+        Status.INVALID_ARGUMENT,
+        `cannot decode ${this.codec.name} payload: ${(err as Error).message}`,
+      );
+    }
+    const controller = new AbortController();
+    const call: ServerCall = { controller, timer: undefined };
+    const deadline = req.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + req.timeoutMs;
+    if (req.timeoutMs !== undefined) {
+      call.timer = setTimeout(() => {
+        if (this.calls.get(callId) !== call) return;
+        this.finish(callId, call);
+        controller.abort(new RpcError('DEADLINE_EXCEEDED', 'deadline exceeded on the server'));
+        this.writer.write(
+          encodeError(callId, Status.DEADLINE_EXCEEDED, 'deadline exceeded on the server', false),
+        );
+      }, req.timeoutMs);
+    }
+    this.calls.set(callId, call);
+    const ctx: CallContext = {
+      method: req.method,
+      service: route.service,
+      deadline,
+      signal: controller.signal,
+      metadata: req.metadata,
+      attempt: 1,
+      idempotent: route.idempotent,
+      peer: this.peer,
+    };
+    let result: Promise<unknown>;
+    try {
+      result = route.call(input, ctx);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (value) => this.succeed(callId, call, value),
+      (err) => this.fail(callId, call, err, req.method),
+    );
+  }
+
+  private succeed(callId: number, call: ServerCall, value: unknown): void {
+    if (this.calls.get(callId) !== call) return;
+    this.finish(callId, call);
+    let payload: Uint8Array;
+    try {
+      payload = this.codec.encode(value);
+    } catch (err) {
+      return this.sendError(
+        callId,
+        new RpcError('INTERNAL', `cannot encode reply: ${(err as Error).message}`),
+      );
+    }
+    this.writer.write(encodeResponse(callId, payload));
+  }
+
+  private fail(callId: number, call: ServerCall, err: unknown, method: string): void {
+    if (this.calls.get(callId) !== call) return;
+    this.finish(callId, call);
+    if (!(err instanceof RpcError)) {
+      this.options.onHandlerError?.(err, method);
+      const message = this.options.exposeErrors
+        ? String((err as Error)?.message ?? err)
+        : `internal error in ${method}`;
+      const details = this.options.exposeErrors ? { stack: (err as Error)?.stack } : undefined;
+      return this.sendError(callId, new RpcError('INTERNAL', message, { details }));
+    }
+    this.sendError(callId, err);
+  }
+
+  private sendError(callId: number, err: RpcError): void {
+    let details: Uint8Array | undefined;
+    if (err.details !== undefined) {
+      try {
+        details = this.codec.encode(err.details);
+      } catch {
+        details = undefined;
+      }
+    }
+    this.writer.write(encodeError(callId, Status[err.code], err.message, !err.mayHaveProcessed, details));
+  }
+
+  private reject(callId: number, code: number, message: string): void {
+    this.writer.write(encodeError(callId, code, message, true));
+  }
+
+  private finish(callId: number, call: ServerCall): void {
+    this.calls.delete(callId);
+    if (call.timer) clearTimeout(call.timer);
+    // A draining connection closes once its last reply is out; callers write the reply first.
+    if (this.state === 'draining' && this.calls.size === 0) setImmediate(() => this.endIfIdle());
+  }
+
+  private endIfIdle(): void {
+    if (this.state !== 'draining' || this.calls.size > 0) return;
+    this.writer.flush();
+    this.socket.end();
+  }
+
+  private protocolError(err: unknown): void {
+    if (this.state === 'closed') return;
+    const tooBig = err instanceof ProtocolError && /exceeds the limit/.test(err.message);
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.state !== 'handshake') {
+      this.writer.write(
+        encodeGoAway(
+          this.lastCallId,
+          tooBig ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL,
+          `protocol error: ${message}`,
+        ),
+      );
+      this.writer.flush();
+    }
+    this.state = 'closed';
+    this.abortAll('protocol error');
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private abortAll(why: string): void {
+    for (const [, call] of this.calls) {
+      if (call.timer) clearTimeout(call.timer);
+      call.controller.abort(new RpcError('CANCELLED', `connection closed: ${why}`));
+    }
+    this.calls.clear();
+  }
+
+  private onClose(): void {
+    clearTimeout(this.handshakeTimer);
+    this.state = 'closed';
+    this.writer.release();
+    this.abortAll('peer disconnected');
+  }
+}

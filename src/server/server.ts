@@ -1,0 +1,127 @@
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Methods, ServiceDefinition } from '../contract/define.js';
+import type { Filter } from '../core/service.js';
+import { type Codec, defaultCodecs } from '../wire/codec.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame.js';
+import { type Handlers, Router } from './router.js';
+import { ServerConnection } from './server-connection.js';
+
+export interface ServerOptions {
+  /** Server filters, outermost first (auth, limits, shedding, metrics). */
+  filters?: readonly Filter[];
+  /** Codecs a client may choose; default JSON and MessagePack. */
+  codecs?: readonly Codec[];
+  /** Largest frame accepted, checked from the length prefix (default 4 MiB). */
+  maxFrameBytes?: number;
+  /** Calls in flight per connection before RESOURCE_EXHAUSTED (default 1024). */
+  maxConcurrentCallsPerConnection?: number;
+  /** Time a new connection has to complete the handshake (default 10 s). */
+  handshakeTimeoutMs?: number;
+  /** Send handler exception messages and stacks to callers (default false: never leak internals). */
+  exposeErrors?: boolean;
+  /** Sees every non-RpcError a handler throws, for logging. */
+  onHandlerError?: (err: unknown, method: string) => void;
+}
+
+export interface ListenOptions {
+  host?: string;
+  port?: number;
+}
+
+export interface Server {
+  implement<M extends Methods>(def: ServiceDefinition<string, M>, handlers: Handlers<M>): Server;
+  listen(options?: ListenOptions): Promise<{ host: string; port: number; address: string }>;
+  /** Stops accepting, sends GOAWAY, lets calls in flight finish for up to graceMs, then closes. */
+  close(options?: { graceMs?: number }): Promise<void>;
+  /** `host:port` once listening. */
+  readonly address: string | undefined;
+  readonly connections: number;
+  readonly inflight: number;
+  readonly methods: string[];
+}
+
+export function createServer(options: ServerOptions = {}): Server {
+  const router = new Router(options.filters ?? []);
+  const codecs = new Map((options.codecs ?? defaultCodecs()).map((c) => [c.name, c]));
+  const connOptions = {
+    codecs,
+    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    maxConcurrentCalls: options.maxConcurrentCallsPerConnection ?? 1024,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    exposeErrors: options.exposeErrors ?? false,
+    onHandlerError: options.onHandlerError,
+  };
+  const connections = new Set<ServerConnection>();
+  let net: NetServer | undefined;
+  let address: string | undefined;
+  let closing: Promise<void> | undefined;
+
+  const accept = (socket: Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const conn = new ServerConnection(socket, router, connOptions);
+    connections.add(conn);
+    conn.closed.then(() => connections.delete(conn));
+  };
+
+  const server: Server = {
+    implement(def, handlers) {
+      router.add(def, handlers);
+      return server;
+    },
+    async listen({ host = '127.0.0.1', port = 0 } = {}) {
+      if (net) throw new Error('server is already listening');
+      net = createNetServer({ noDelay: true }, accept);
+      const listening = net;
+      await new Promise<void>((resolve, reject) => {
+        listening.once('error', reject);
+        listening.listen(port, host, () => {
+          listening.off('error', reject);
+          resolve();
+        });
+      });
+      const bound = listening.address();
+      if (!bound || typeof bound === 'string') throw new Error('unexpected listen address');
+      address = `${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
+      return { host, port: bound.port, address };
+    },
+    close({ graceMs = 10_000 } = {}) {
+      closing ??= (async () => {
+        const listening = net;
+        const stopped = listening
+          ? new Promise<void>((resolve) => listening.close(() => resolve()))
+          : Promise.resolve();
+        for (const conn of connections) conn.drain();
+        const allClosed = Promise.all([...connections].map((c) => c.closed));
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), graceMs);
+        });
+        if ((await Promise.race([allClosed, grace])) === 'timeout') {
+          for (const conn of connections) conn.terminate();
+          await allClosed;
+        }
+        clearTimeout(timer);
+        await stopped;
+      })();
+      return closing;
+    },
+    get address() {
+      return address;
+    },
+    get connections() {
+      return connections.size;
+    },
+    get inflight() {
+      let n = 0;
+      for (const c of connections) n += c.inflight;
+      return n;
+    },
+    get methods() {
+      return router.methods();
+    },
+  };
+  return server;
+}

@@ -1,0 +1,73 @@
+import type { Socket } from 'node:net';
+
+/**
+ * Queues outgoing frames and hands them to the socket once per event-loop turn, so a burst
+ * of calls or replies costs one write (one syscall) instead of one per frame. Reports
+ * back-pressure: `writable` is false while the socket's buffer is over its high-water mark.
+ */
+export class FrameWriter {
+  private queue: Buffer[] = [];
+  private queued = 0;
+  private scheduled = false;
+  private drainWaiters: (() => void)[] = [];
+  /** Highest REQUEST call id handed to the socket; lets a client tell which calls may have been sent. */
+  flushedCallId = 0;
+  private pendingCallId = 0;
+  writable = true;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly hooks: { onCongested?: () => void; onDrain?: () => void } = {},
+  ) {
+    socket.on('drain', () => {
+      this.writable = true;
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+      this.hooks.onDrain?.();
+    });
+  }
+
+  /** Queues a frame; `requestId` marks REQUEST frames for flushedCallId bookkeeping. */
+  write(frame: Buffer, requestId = 0): void {
+    this.queue.push(frame);
+    this.queued += frame.length;
+    if (requestId > this.pendingCallId) this.pendingCallId = requestId;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Writes now; used before ending the socket. */
+  readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.queued === 0 || this.socket.destroyed) {
+      this.queue = [];
+      this.queued = 0;
+      return;
+    }
+    const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queued);
+    this.queue = [];
+    this.queued = 0;
+    this.flushedCallId = this.pendingCallId;
+    if (!this.socket.write(data)) {
+      this.writable = false;
+      this.hooks.onCongested?.();
+    }
+  };
+
+  /** Resolves when the socket can take more (immediately if it can). */
+  whenWritable(): Promise<void> {
+    if (this.writable) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Releases anyone waiting for drain (the socket is gone). */
+  release(): void {
+    this.writable = true;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}
