@@ -1,0 +1,133 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Event } from '../../core/events.js';
+import { eurekaRoutes } from './eureka-api.js';
+import { tensileApi } from './http-api.js';
+import { HttpError, match, type Route, sendError } from './http-util.js';
+import { type Change, RegistryStore, type SelfPreservationOptions } from './store.js';
+
+export interface RegistryLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+export interface StartRegistryOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (any free port); Eureka's conventional port is 8761. */
+  port?: number;
+  /** A lease lapses this long after its last renewal; default 10 s. */
+  leaseTtlMs?: number;
+  /** The renew interval clients are told to use; default 3 s. */
+  renewIntervalMs?: number;
+  /** How often expired leases are evicted; default 1 s. */
+  evictionIntervalMs?: number;
+  /** Eureka-style self-preservation; `false` disables it. Default threshold 0.85. */
+  selfPreservation?: SelfPreservationOptions | false;
+  /** After a start, Eureka reads answer 403 and resuming watchers wait; default 2 × renew interval. */
+  warmupMs?: number;
+  /** Largest request body; default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Default 100,000. */
+  maxInstances?: number;
+  /** Concurrent SSE watch streams; default 10,000. */
+  maxSubscribers?: number;
+  /** Idle SSE streams get a comment this often; default 15 s. */
+  heartbeatMs?: number;
+  logger?: RegistryLogger;
+  now?: () => number;
+}
+
+export interface RunningRegistry {
+  /** e.g. http://127.0.0.1:8761 */
+  readonly url: string;
+  readonly port: number;
+  readonly store: RegistryStore;
+  readonly changes: Event<Change>;
+  readonly onSelfPreservation: Event<{ active: boolean; ratio: number }>;
+  close(): Promise<void>;
+}
+
+/** Starts the embedded registry: Tensile JSON + SSE API under /v1, Eureka REST API under /eureka. */
+export async function startRegistry(options: StartRegistryOptions = {}): Promise<RunningRegistry> {
+  const now = options.now ?? Date.now;
+  const leaseTtlMs = options.leaseTtlMs ?? 10_000;
+  const renewIntervalMs = options.renewIntervalMs ?? 3_000;
+  if (renewIntervalMs >= leaseTtlMs) throw new RangeError('renewIntervalMs must be shorter than leaseTtlMs');
+  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+  const warmupMs = options.warmupMs ?? 2 * renewIntervalMs;
+  const store = new RegistryStore({
+    leaseTtlMs,
+    renewIntervalMs,
+    maxInstances: options.maxInstances ?? 100_000,
+    now,
+    ...(options.selfPreservation === undefined ? {} : { selfPreservation: options.selfPreservation }),
+  });
+  const log = options.logger;
+  store.onSelfPreservation(({ active, ratio }) => {
+    const pct = (ratio * 100).toFixed(0);
+    if (active) log?.warn(`self-preservation ON: renewals at ${pct}% of expected; eviction suspended`);
+    else log?.info(`self-preservation OFF: renewals at ${pct}% of expected; eviction resumed`);
+  });
+
+  const common = { store, leaseTtlMs, renewIntervalMs, maxBodyBytes, warmupMs, now };
+  const tensile = tensileApi({
+    ...common,
+    maxSubscribers: options.maxSubscribers ?? 10_000,
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+  });
+  const routes: Route[] = [...tensile.routes, ...eurekaRoutes(common)];
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://registry');
+      const found = match(routes, req.method ?? 'GET', url.pathname);
+      if (!found) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
+      await found.handler(req, res, found.params, url);
+    } catch (err) {
+      const httpErr =
+        err instanceof HttpError
+          ? err
+          : new HttpError(500, `internal error: ${(err as Error)?.message ?? err}`);
+      if (httpErr.status === 500) log?.warn(httpErr.message);
+      sendError(res, httpErr);
+      // A rejected oversized body is not drained; drop the connection once the 413 is out.
+      if (httpErr.status === 413) res.on('finish', () => req.socket.destroy());
+    }
+  };
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handle(req, res));
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+
+  const eviction = setInterval(() => {
+    const evicted = store.evict();
+    if (evicted.length) log?.info(`evicted ${evicted.length} expired lease(s)`);
+  }, options.evictionIntervalMs ?? 1_000);
+  eviction.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port, address, family } = server.address() as AddressInfo;
+  const host = family === 'IPv6' ? `[${address}]` : address;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    store,
+    changes: store.changes,
+    onSelfPreservation: store.onSelfPreservation,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        clearInterval(eviction);
+        tensile.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
+  };
+}
