@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -252,4 +252,51 @@ export async function startZooKeeper(): Promise<TestServer> {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A TCP relay in front of a server, to cut a client off without touching the server. */
+export interface TcpProxy {
+  readonly endpoint: string;
+  /** Drops every relayed connection and refuses new ones, like a network partition. */
+  cut(): void;
+  heal(): void;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: string): Promise<TcpProxy> {
+  const [host, port] = target.split(':') as [string, string];
+  const sockets = new Set<Socket>();
+  let partitioned = false;
+  const server = createServer((inbound) => {
+    if (partitioned) return void inbound.destroy();
+    const outbound = connect({ host, port: Number(port) });
+    for (const [a, b] of [
+      [inbound, outbound],
+      [outbound, inbound],
+    ] as const) {
+      sockets.add(a);
+      a.pipe(b);
+      a.on('error', () => b.destroy());
+      a.on('close', () => {
+        sockets.delete(a);
+        b.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port: own } = server.address() as { port: number };
+  return {
+    endpoint: `127.0.0.1:${own}`,
+    cut() {
+      partitioned = true;
+      for (const s of sockets) s.destroy();
+    },
+    heal() {
+      partitioned = false;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }
