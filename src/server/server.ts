@@ -1,6 +1,8 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Methods, ServiceDefinition } from '../contract/define.js';
 import type { Filter } from '../core/service.js';
+import type { InstanceInput } from '../registry/instance.js';
+import type { Registration, Registry } from '../registry/registry.js';
 import { type Codec, defaultCodecs } from '../wire/codec.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame.js';
 import { type Handlers, Router } from './router.js';
@@ -26,6 +28,16 @@ export interface ServerOptions {
 export interface ListenOptions {
   host?: string;
   port?: number;
+  /** Register every implemented service once listening; deregistered first thing on close. */
+  register?: RegisterOptions;
+}
+
+export interface RegisterOptions extends Partial<Omit<InstanceInput, 'service' | 'address' | 'id'>> {
+  registry: Registry;
+  /** Host other processes use to reach this server (default: the listen host). */
+  advertiseHost?: string;
+  /** Instance id prefix (default `host:port`); the service name is appended when several are served. */
+  id?: string;
 }
 
 export interface Server {
@@ -38,6 +50,8 @@ export interface Server {
   readonly connections: number;
   readonly inflight: number;
   readonly methods: string[];
+  /** Live registrations made by listen({ register }). */
+  readonly registrations: readonly Registration[];
 }
 
 export function createServer(options: ServerOptions = {}): Server {
@@ -55,6 +69,8 @@ export function createServer(options: ServerOptions = {}): Server {
   let net: NetServer | undefined;
   let address: string | undefined;
   let closing: Promise<void> | undefined;
+  const services = new Set<string>();
+  const registrations: Registration[] = [];
 
   const accept = (socket: Socket) => {
     if (closing) {
@@ -69,9 +85,10 @@ export function createServer(options: ServerOptions = {}): Server {
   const server: Server = {
     implement(def, handlers) {
       router.add(def, handlers);
+      services.add(def.name);
       return server;
     },
-    async listen({ host = '127.0.0.1', port = 0 } = {}) {
+    async listen({ host = '127.0.0.1', port = 0, register } = {}) {
       if (net) throw new Error('server is already listening');
       net = createNetServer({ noDelay: true }, accept);
       const listening = net;
@@ -85,10 +102,13 @@ export function createServer(options: ServerOptions = {}): Server {
       const bound = listening.address();
       if (!bound || typeof bound === 'string') throw new Error('unexpected listen address');
       address = `${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
+      if (register) await registerAll(register, bound.port);
       return { host, port: bound.port, address };
     },
     close({ graceMs = 10_000 } = {}) {
       closing ??= (async () => {
+        // Leave the registry before draining, so no new client picks this instance.
+        await Promise.allSettled(registrations.splice(0).map((r) => r.deregister()));
         const listening = net;
         const stopped = listening
           ? new Promise<void>((resolve) => listening.close(() => resolve()))
@@ -122,6 +142,20 @@ export function createServer(options: ServerOptions = {}): Server {
     get methods() {
       return router.methods();
     },
+    get registrations() {
+      return registrations;
+    },
   };
+  async function registerAll({ registry, advertiseHost, id, ...instance }: RegisterOptions, port: number) {
+    const host = advertiseHost ?? (address ?? '').replace(/:\d+$/, '');
+    const advertised = `${host}:${port}`;
+    for (const service of services) {
+      const instanceId = services.size === 1 ? (id ?? advertised) : `${id ?? advertised}/${service}`;
+      registrations.push(
+        await registry.register({ ...instance, service, address: advertised, id: instanceId }),
+      );
+    }
+  }
+
   return server;
 }
