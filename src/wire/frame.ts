@@ -74,7 +74,11 @@ export function decodeMetadata(buf: Buffer): Metadata {
     if (kLen === 0 || i + kLen + vLen > buf.length) throw new ProtocolError('truncated metadata entry');
     const key = buf.toString('utf8', i, i + kLen);
     i += kLen;
-    out[key] = buf.toString('utf8', i, i + vLen);
+    const value = buf.toString('utf8', i, i + vLen);
+    // A plain assignment to "__proto__" would set the prototype (or be ignored) instead of adding an entry.
+    if (key === '__proto__')
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    else out[key] = value;
     i += vLen;
   }
   return out;
