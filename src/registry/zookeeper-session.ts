@@ -1,0 +1,143 @@
+import zookeeper, { type Client, type Exception, type State } from 'node-zookeeper-client';
+
+export interface ZkSessionOptions {
+  connectionString: string;
+  sessionTimeoutMs: number;
+  /** Upper bound of the random pause between rounds of connection attempts. */
+  spinDelayMs: number;
+  /** Deadline for each operation; ZooKeeper clients otherwise queue requests until reconnected. */
+  opTimeoutMs: number;
+  auth?: { scheme: string; credential: string };
+  logger: { warn(message: string): void };
+}
+
+/** A ZooKeeper error code, or undefined for anything else (timeouts, closed sessions). */
+export function zkCode(err: unknown): number | undefined {
+  const code = (err as Partial<Exception> | undefined)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export const ZkCode = zookeeper.Exception;
+
+/**
+ * One logical ZooKeeper session that outlives session expiry: when the server
+ * expires it (a partition longer than the session timeout), a new client and
+ * session take its place and `onSession` listeners re-create ephemeral nodes and
+ * re-arm watches, which ZooKeeper drops together with the old session.
+ */
+export class ZkSession {
+  #client!: Client;
+  #generation = 0;
+  #closed = false;
+  #disconnected = false;
+  #connected!: Promise<void>;
+  readonly #listeners = new Set<() => void>();
+  readonly #options: ZkSessionOptions;
+
+  constructor(options: ZkSessionOptions) {
+    this.#options = options;
+    this.#open();
+  }
+
+  /** Changes every time a new session replaces an expired one. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get client(): Client {
+    return this.#client;
+  }
+
+  /** Resolves once the current client has a live session. */
+  connected(): Promise<void> {
+    return this.#connected;
+  }
+
+  /** Called after a new session replaced an expired one, and after a reconnect. */
+  onSession(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #open(): void {
+    const { connectionString, sessionTimeoutMs, spinDelayMs, auth } = this.#options;
+    const client = zookeeper.createClient(connectionString, {
+      sessionTimeout: sessionTimeoutMs,
+      spinDelay: spinDelayMs,
+    });
+    if (auth) client.addAuthInfo(auth.scheme, Buffer.from(auth.credential));
+    const generation = ++this.#generation;
+    this.#client = client;
+    let resolve!: () => void;
+    this.#connected = new Promise((r) => {
+      resolve = r;
+    });
+    client.on('state', (state: State) => {
+      if (this.#closed || generation !== this.#generation) return;
+      this.#onState(client, state, resolve);
+    });
+    client.connect();
+  }
+
+  #onState(client: Client, state: State, resolve: () => void): void {
+    const { State: S } = zookeeper;
+    const { logger, connectionString } = this.#options;
+    if (state === S.SYNC_CONNECTED) {
+      resolve();
+      const wasDown = this.#disconnected;
+      this.#disconnected = false;
+      if (wasDown) logger.warn(`zookeeper ${connectionString}: reconnected`);
+      if (wasDown || this.#generation > 1) this.#notify();
+    } else if (state === S.DISCONNECTED) {
+      if (!this.#disconnected)
+        logger.warn(`zookeeper ${connectionString}: disconnected; keeping the last known state`);
+      this.#disconnected = true;
+    } else if (state === S.EXPIRED || state === S.AUTH_FAILED) {
+      logger.warn(`zookeeper ${connectionString}: session ${state.name}; starting a new session`);
+      client.close();
+      this.#disconnected = true;
+      this.#open();
+    }
+  }
+
+  #notify(): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.#options.logger.warn(`zookeeper session listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Runs one callback-style operation on the current client, with a deadline. */
+  run<T>(
+    op: (client: Client, done: (err: Error | Exception | null, result?: T) => void) => void,
+  ): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error('zookeeper registry is closed'));
+    const { opTimeoutMs } = this.#options;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`zookeeper operation timed out after ${opTimeoutMs} ms`)),
+        opTimeoutMs,
+      );
+      op(this.#client, (err, result) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(result as T);
+      });
+    });
+  }
+
+  /** The current session id, to tell our own ephemeral nodes from a previous session's. */
+  sessionId(): string {
+    return this.#client.getSessionId().toString('hex');
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    this.#client.close();
+  }
+}
