@@ -62,8 +62,12 @@ export class FrameDecoder {
 
   private frameLength(): number {
     if (this.buffered < LENGTH_BYTES) return -1;
-    const first = this.chunks[0]!;
-    const head = first.length >= LENGTH_BYTES ? first : Buffer.concat(this.chunks, this.buffered);
+    let head = this.chunks[0]!;
+    if (head.length < LENGTH_BYTES) {
+      // Join once and keep the result: joining on every push would copy a trickled frame quadratically.
+      head = Buffer.concat(this.chunks, this.buffered);
+      this.chunks = [head];
+    }
     const length = head.readUInt32BE(0);
     this.check(length, head.length > 4 ? head[4] : undefined);
     return LENGTH_BYTES + length;

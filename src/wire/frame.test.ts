@@ -23,7 +23,9 @@ import { FrameDecoder } from './frame-decoder.js';
 /** Decodes exactly one frame from an encoded buffer, copying the body (views die on the next push). */
 function decodeOne(bytes: Buffer): Frame {
   const frames: Frame[] = [];
-  new FrameDecoder(Number.MAX_SAFE_INTEGER).push(bytes, (f) => frames.push({ ...f, body: Buffer.from(f.body) }));
+  new FrameDecoder(Number.MAX_SAFE_INTEGER).push(bytes, (f) =>
+    frames.push({ ...f, body: Buffer.from(f.body) }),
+  );
   expect(frames).toHaveLength(1);
   return frames[0]!;
 }
