@@ -27,8 +27,8 @@ export interface EurekaRegistryOptions {
 const SERVICE_KEY = 'tensile.service';
 
 export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
-  const urls = (typeof options.serviceUrl === 'string' ? [options.serviceUrl] : [...options.serviceUrl]).map((u) =>
-    u.replace(/\/+$/, ''),
+  const urls = (typeof options.serviceUrl === 'string' ? [options.serviceUrl] : [...options.serviceUrl]).map(
+    (u) => u.replace(/\/+$/, ''),
   );
   if (urls.length === 0) throw new TypeError('eurekaRegistry needs at least one serviceUrl');
   const renewMs = options.renewIntervalMs ?? 3_000;
@@ -41,7 +41,11 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
   let closed = false;
 
   /** Tries each server in turn, starting from the last one that answered. */
-  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: any }> => {
     let lastError: unknown;
     for (let n = 0; n < urls.length; n++) {
       const i = (preferred + n) % urls.length;
@@ -83,7 +87,10 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
         securePort: { $: 443, '@enabled': 'false' },
         countryId: 1,
         dataCenterInfo: { '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo', name: 'MyOwn' },
-        leaseInfo: { renewalIntervalInSecs: Math.ceil(renewMs / 1000), durationInSecs: Math.ceil(leaseMs / 1000) },
+        leaseInfo: {
+          renewalIntervalInSecs: Math.ceil(renewMs / 1000),
+          durationInSecs: Math.ceil(leaseMs / 1000),
+        },
         homePageUrl: `http://${i.address}/`,
         metadata,
         lastDirtyTimestamp: String(Date.now()),
@@ -116,17 +123,22 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
     if (status !== 200) throw new Error(`GET ${appPath(service)} → ${status}`);
     const list = json?.application?.instance;
     const raws: unknown[] = Array.isArray(list) ? list : list ? [list] : [];
-    return raws
-      // Eureka app names are case-insensitive; Tensile's are not, so other cases are filtered out.
-      .filter((r) => !isObject(r) || !isObject(r.metadata) || (r.metadata[SERVICE_KEY] ?? service) === service)
-      .map((r) => fromBody(service, r))
-      .filter((i): i is Instance => i !== undefined)
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return (
+      raws
+        // Eureka app names are case-insensitive; Tensile's are not, so other cases are filtered out.
+        .filter(
+          (r) => !isObject(r) || !isObject(r.metadata) || (r.metadata[SERVICE_KEY] ?? service) === service,
+        )
+        .map((r) => fromBody(service, r))
+        .filter((i): i is Instance => i !== undefined)
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    );
   };
 
   const expectOk = async (method: string, path: string, ok: number[], body?: unknown) => {
     const { status, json } = await call(method, path, body);
-    if (!ok.includes(status)) throw new Error(`Eureka ${method} ${path} → ${status}: ${JSON.stringify(json)}`);
+    if (!ok.includes(status))
+      throw new Error(`Eureka ${method} ${path} → ${status}: ${JSON.stringify(json)}`);
     return status;
   };
 
@@ -147,7 +159,8 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
           else if (status !== 200) throw new Error(`renew → ${status}`);
           failing = false;
         } catch (err) {
-          if (!failing) log?.warn(`Eureka renew of ${instance.id} failed: ${(err as Error).message}; retrying`);
+          if (!failing)
+            log?.warn(`Eureka renew of ${instance.id} failed: ${(err as Error).message}; retrying`);
           failing = true;
         }
       };
@@ -192,7 +205,8 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
             onChange(Object.freeze(set));
           }
         } catch (err) {
-          if (!failing) log?.warn(`Eureka poll of ${service} failed (${(err as Error).message}); keeping last set`);
+          if (!failing)
+            log?.warn(`Eureka poll of ${service} failed (${(err as Error).message}); keeping last set`);
           failing = true;
         }
         if (stopped || closed) return;

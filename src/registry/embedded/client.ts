@@ -1,5 +1,5 @@
 import { Agent, type IncomingMessage, request } from 'node:http';
-import { type Disposable, disposable } from '../../core/events.js';
+import { disposable } from '../../core/events.js';
 import { type Instance, type InstanceInput, type InstanceStatus, normalizeInstance } from '../instance.js';
 import type { Registration, Registry } from '../registry.js';
 import { type SseEvent, sseParser } from './sse.js';
