@@ -99,6 +99,7 @@ interface ProcessSpec {
   name: string;
   command: string;
   args: string[];
+  env?: NodeJS.ProcessEnv;
   ready: () => Promise<boolean>;
   startTimeoutMs?: number;
 }
@@ -115,7 +116,10 @@ async function supervise(spec: ProcessSpec, endpoint: string, dataDir: string): 
 
   const start = async () => {
     let output = '';
-    const proc = spawn(spec.command, spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(spec.command, spec.args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: spec.env ?? process.env,
+    });
     child = proc;
     track(proc);
     if (proc.pid !== undefined) dog = watchdog(proc.pid);
@@ -189,7 +193,9 @@ export async function startEtcd(): Promise<TestServer> {
     return res.ok && ((await res.json()) as { health?: string }).health === 'true';
   };
   try {
-    return await supervise({ name: 'etcd', command: bin, args, ready }, `127.0.0.1:${port}`, dataDir);
+    // etcd also reads ETCD_* variables, which would clash with these flags.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCD_')));
+    return await supervise({ name: 'etcd', command: bin, args, env, ready }, `127.0.0.1:${port}`, dataDir);
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
