@@ -113,7 +113,10 @@ describe('push over server-sent events', () => {
     const parse = sseParser((e) => events.push({ ...(e.id ? { id: e.id } : {}), data: JSON.parse(e.data) }));
     void (async () => {
       const decoder = new TextDecoder();
-      for await (const chunk of res.body!) parse(decoder.decode(chunk, { stream: true }));
+      const reader = res.body!.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        parse(decoder.decode(r.value, { stream: true }));
+      }
     })().catch(() => {});
     await waitFor(() => events.length === 1, 5000);
     expect(events[0]!.data.instances).toEqual([]);
