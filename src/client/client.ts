@@ -91,10 +91,42 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
   for (const [name, method] of Object.entries(def.methods)) {
     const full = fullMethodName(def.name, name);
     const idempotent = method.idempotent;
-    client[name] = (input: unknown, call: CallOptions = {}) =>
-      chain(input, callContext(full, def.name, idempotent, call, options.timeoutMs, baseMetadata));
+    client[name] = (input: unknown, call: CallOptions = {}) => {
+      const ctx = callContext(full, def.name, idempotent, call, options.timeoutMs, baseMetadata);
+      return directory.resolved
+        ? chain(input, ctx)
+        : afterDiscovery(directory, ctx).then(() => chain(input, ctx));
+    };
   }
   return client as Client<D>;
+}
+
+/** Like gRPC waiting for name resolution: the first calls wait for discovery's first answer, within their deadline. */
+function afterDiscovery(directory: ServiceDirectory, ctx: CallContext): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer =
+      ctx.deadline === Number.POSITIVE_INFINITY
+        ? undefined
+        : setTimeout(
+            () =>
+              reject(
+                new RpcError(
+                  'DEADLINE_EXCEEDED',
+                  `no instances of ${ctx.service} discovered before the deadline`,
+                  { mayHaveProcessed: false },
+                ),
+              ),
+            Math.max(0, ctx.deadline - Date.now()),
+          );
+    const onAbort = () =>
+      reject(new RpcError('CANCELLED', 'cancelled while waiting for discovery', { mayHaveProcessed: false }));
+    if (ctx.signal !== NEVER_ABORTED) ctx.signal.addEventListener('abort', onAbort, { once: true });
+    directory.ready.then(() => {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 function callContext(

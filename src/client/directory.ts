@@ -27,6 +27,8 @@ export class ServiceDirectory implements Directory {
   private panic = false;
   private readonly watch: Disposable;
   private resolveReady!: () => void;
+  /** True once discovery has reported at least once. */
+  resolved = false;
   /** Resolves once discovery has reported at least once. */
   readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
 
@@ -87,6 +89,7 @@ export class ServiceDirectory implements Directory {
     this.allSnapshot = [...this.endpoints.values()];
     this.invalidate();
     this.options.onChange?.(this.allSnapshot);
+    this.resolved = true;
     this.resolveReady();
   }
 

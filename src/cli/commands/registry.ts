@@ -1,0 +1,52 @@
+import { type Command, parse, parseDuration, parseInteger } from '../command.js';
+
+export const registryCommand: Command = {
+  name: 'registry',
+  summary: 'start the embedded registry (Tensile API with push, Eureka REST API)',
+  usage: `tensile registry [options]
+
+Starts the embedded registry and serves until interrupted.
+
+Options:
+  --host <host>        listen address (default 127.0.0.1)
+  --port <port>        listen port (default 8761, 0 for any free port)
+  --lease-ttl <dur>    a lease lapses this long after its last renewal (default 10s)
+  --renew <dur>        renew interval clients are told to use (default 3s)
+  --no-self-preservation   always evict expired leases`,
+  async run(argv, io) {
+    const { values } = parse(
+      'registry',
+      argv,
+      {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '8761' },
+        'lease-ttl': { type: 'string', default: '10s' },
+        renew: { type: 'string', default: '3s' },
+        'no-self-preservation': { type: 'boolean', default: false },
+      },
+      false,
+    );
+    if (values.help) {
+      io.out.write(`${this.usage}\n`);
+      return 0;
+    }
+    const port = parseInteger(values.port, '--port', 0, 65535);
+    const leaseTtlMs = parseDuration(values['lease-ttl'], '--lease-ttl');
+    const renewIntervalMs = parseDuration(values.renew, '--renew');
+    const { startRegistry } = await import('../../registry/embedded/server.js');
+    const registry = await startRegistry({
+      host: values.host,
+      port,
+      leaseTtlMs,
+      renewIntervalMs,
+      ...(values['no-self-preservation'] ? { selfPreservation: false as const } : {}),
+      logger: { info: (m) => io.err.write(`${m}\n`), warn: (m) => io.err.write(`warning: ${m}\n`) },
+    });
+    io.out.write(`registry listening on ${registry.url}\n`);
+    io.out.write(`  Tensile API ${registry.url}/v1/services   Eureka API ${registry.url}/eureka/apps\n`);
+    await io.interrupted;
+    io.err.write('stopping registry\n');
+    await registry.close();
+    return 0;
+  },
+};

@@ -1,0 +1,44 @@
+import { type Client, createClient } from '../../client/client.js';
+import { defineService, type, unary } from '../../contract/define.js';
+import type { Registry } from '../../registry/registry.js';
+import { CliError } from '../command.js';
+import { openRegistry } from '../registry-url.js';
+
+/** A contract built at run time for one method, so the CLI can call any service without its types. */
+export function dynamicService(target: string) {
+  const m = /^([A-Za-z_][\w.-]*)[./]([A-Za-z_]\w*)$/.exec(target);
+  if (!m)
+    throw new CliError(`expected <service>.<method> or <service>/<method>, got ${JSON.stringify(target)}`);
+  const [, service, method] = m as unknown as [string, string, string];
+  // The last dot separates the method: "tensile.stats.get" is service "tensile.stats", method "get".
+  const def = defineService(service, {
+    [method]: unary({ input: type<unknown>(), output: type<unknown>(), idempotent: false }),
+  });
+  return { def, method };
+}
+
+export interface Target {
+  call(input: unknown, options: { timeoutMs?: number; metadata?: Record<string, string> }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export async function openTarget(
+  target: string,
+  where: { address?: string | undefined; registry?: string | undefined; codec: 'json' | 'msgpack' },
+): Promise<Target> {
+  const { def, method } = dynamicService(target);
+  let registry: Registry | undefined;
+  if (!where.address) registry = await openRegistry(where.registry!);
+  const client: Client<typeof def> = createClient(def, {
+    codec: where.codec,
+    ...(where.address ? { addresses: [where.address] } : { registry: registry! }),
+  });
+  const fn = client[method] as (input: unknown, o: object) => Promise<unknown>;
+  return {
+    call: (input, options) => fn(input, options),
+    async close() {
+      await client.close();
+      await registry?.close();
+    },
+  };
+}
