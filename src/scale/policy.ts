@@ -1,0 +1,268 @@
+import { census, type FleetSignals, scaleInOrder } from './fleet.js';
+import type { LoadSnapshot } from './signals.js';
+
+export type SignalName = 'inflight' | 'rate' | 'p50Ms' | 'p90Ms' | 'p99Ms' | 'utilization' | 'cpu';
+
+/** A per-instance average to hold at `target`: a snapshot field or any function of one. */
+export interface Target {
+  signal: SignalName | ((snapshot: LoadSnapshot) => number);
+  target: number;
+  /** Shown in decisions; default the field name or `custom`. */
+  name?: string;
+}
+
+/** At most `pods` instances, or `percent` % of the fleet, added (or removed) per period. */
+export type StepLimit = { pods: number; periodMs: number } | { percent: number; periodMs: number };
+
+export interface ScaleRules {
+  /** Up: act on the lowest recommendation of this window; down: on the highest. */
+  stabilizationMs?: number;
+  steps?: readonly StepLimit[];
+  /** Which step limit applies when several do: the one allowing most change (max), least (min), or none. */
+  select?: 'max' | 'min' | 'disabled';
+}
+
+export interface TargetTrackingOptions {
+  targets: readonly Target[];
+  /** No change while every |metric / target − 1| is within this; default 0.1. */
+  tolerance?: number;
+  minReplicas?: number;
+  maxReplicas: number;
+  /** Default: no stabilization, +4 instances or +100 % per 15 s, whichever is more. */
+  scaleUp?: ScaleRules;
+  /** Default: 300 s stabilization, −100 % per 15 s. */
+  scaleDown?: ScaleRules;
+  /** Instances younger than this count as starting, not ready; default 0. */
+  startupMs?: number;
+  now?: () => number;
+}
+
+export interface SignalReading {
+  name: string;
+  target: number;
+  /** Average over the instances it covers; undefined without data. */
+  average?: number;
+  ratio?: number;
+  /** Instances the average covers (ready, plus missing or starting ones when they count). */
+  over: number;
+  desired?: number;
+  /** Why this signal asks for no change, or how its average was adjusted. */
+  note?: string;
+}
+
+/** A policy's answer with its reasons, so logs and the dashboard can say why it scaled. */
+export interface ScaleDecision {
+  at: number;
+  current: number;
+  /** The largest desire across signals, before stabilization and limits. */
+  recommended: number;
+  desired: number;
+  direction: 'up' | 'down' | 'none';
+  reason: string;
+  signals: readonly SignalReading[];
+  /** Which of stabilization, step, min, max changed the recommendation. */
+  limits: readonly string[];
+  ready: number;
+  starting: number;
+  missing: number;
+  /** Instance ids in the order to remove them on scale-in. */
+  scaleInOrder: readonly string[];
+}
+
+/**
+ * Decides a replica count from the fleet's signals. DESIGN.md sketches it returning a
+ * number; it returns a ScaleDecision instead because a scaling action nobody can explain
+ * is one nobody trusts. `createAutoscaler` also accepts a plain `(signals, current) =>
+ * number` and wraps it.
+ */
+export type ScalePolicy = (signals: FleetSignals, current: number) => ScaleDecision;
+
+const UP_DEFAULT: Required<ScaleRules> = {
+  stabilizationMs: 0,
+  steps: [
+    { pods: 4, periodMs: 15_000 },
+    { percent: 100, periodMs: 15_000 },
+  ],
+  select: 'max',
+};
+const DOWN_DEFAULT: Required<ScaleRules> = {
+  stabilizationMs: 300_000,
+  steps: [{ percent: 100, periodMs: 15_000 }],
+  select: 'max',
+};
+
+/** The Kubernetes HPA algorithm over Tensile load signals. */
+export function targetTracking(options: TargetTrackingOptions): ScalePolicy & { reset(): void } {
+  const now = options.now ?? Date.now;
+  const tolerance = options.tolerance ?? 0.1;
+  const min = options.minReplicas ?? 1;
+  const max = options.maxReplicas;
+  if (!(min >= 0 && max >= min)) throw new RangeError(`need 0 <= minReplicas <= maxReplicas`);
+  if (options.targets.length === 0) throw new RangeError('targetTracking needs at least one target');
+  for (const t of options.targets) if (!(t.target > 0)) throw new RangeError('targets must be > 0');
+  const up = { ...UP_DEFAULT, ...options.scaleUp };
+  const down = { ...DOWN_DEFAULT, ...options.scaleDown };
+  const startupMs = options.startupMs ?? 0;
+  let recommendations: { at: number; value: number }[] = [];
+  let events: { at: number; delta: number }[] = [];
+
+  const policy = (fleet: FleetSignals, current: number): ScaleDecision => {
+    const at = now();
+    const c = census(fleet, startupMs);
+    // Instances asked for but not registered yet are starting too, with no load.
+    const unready =
+      c.starting.length + Math.max(0, current - c.ready.length - c.starting.length - c.missing.length);
+    const readings = options.targets.map((t) =>
+      read(t, c.ready, c.missing.length, unready, current, tolerance),
+    );
+    const withData = readings.filter((r) => r.desired !== undefined);
+    let recommended = withData.length ? Math.max(...withData.map((r) => r.desired!)) : current;
+    const limits: string[] = [];
+    // A blind signal might be the one that would have kept the fleet up: never scale in without all of them.
+    if (withData.length < readings.length && recommended < current) {
+      recommended = current;
+      limits.push('missing signal blocks scale-in');
+    }
+
+    const horizon = Math.max(up.stabilizationMs, down.stabilizationMs);
+    recommendations = recommendations.filter((r) => r.at > at - horizon);
+    recommendations.push({ at, value: recommended });
+    let upRec = recommended;
+    let downRec = recommended;
+    for (const r of recommendations) {
+      if (r.at > at - up.stabilizationMs) upRec = Math.min(upRec, r.value);
+      if (r.at > at - down.stabilizationMs) downRec = Math.max(downRec, r.value);
+    }
+    let desired = Math.min(Math.max(current, upRec), downRec);
+    if (desired !== recommended)
+      limits.push(`stabilization (${desired > recommended ? 'down' : 'up'} window)`);
+
+    const periods = Math.max(...[...up.steps, ...down.steps].map((s) => s.periodMs), 0);
+    events = events.filter((e) => e.at > at - periods);
+    if (desired > current) {
+      const cap = stepLimit(up, current, events, at, +1);
+      if (desired > cap) {
+        desired = cap;
+        limits.push(`scale-up step limit ${cap}`);
+      }
+    } else if (desired < current) {
+      const floor = stepLimit(down, current, events, at, -1);
+      if (desired < floor) {
+        desired = floor;
+        limits.push(`scale-down step limit ${floor}`);
+      }
+    }
+    if (desired < min) limits.push(`minReplicas ${min}`);
+    if (desired > max) limits.push(`maxReplicas ${max}`);
+    desired = Math.min(max, Math.max(min, desired));
+    if (desired !== current) events.push({ at, delta: desired - current });
+
+    const direction = desired > current ? 'up' : desired < current ? 'down' : 'none';
+    return {
+      at,
+      current,
+      recommended,
+      desired,
+      direction,
+      reason: explain(current, desired, readings, limits),
+      signals: readings,
+      limits,
+      ready: c.ready.length,
+      starting: unready,
+      missing: c.missing.length,
+      scaleInOrder: direction === 'down' ? scaleInOrder(fleet, startupMs) : [],
+    };
+  };
+  return Object.assign(policy, {
+    reset() {
+      recommendations = [];
+      events = [];
+    },
+  });
+}
+
+function read(
+  t: Target,
+  ready: readonly { snapshot?: LoadSnapshot }[],
+  missing: number,
+  unready: number,
+  current: number,
+  tolerance: number,
+): SignalReading {
+  const name = t.name ?? (typeof t.signal === 'string' ? t.signal : 'custom');
+  const value = typeof t.signal === 'string' ? (s: LoadSnapshot) => s[t.signal as SignalName] : t.signal;
+  const base = { name, target: t.target, over: ready.length };
+  if (ready.length === 0) return { ...base, note: 'no ready instance to measure' };
+  const sum = ready.reduce((acc, i) => acc + (i.snapshot ? value(i.snapshot) : 0), 0);
+  if (!Number.isFinite(sum)) return { ...base, note: 'signal not finite' };
+  const average = sum / ready.length;
+  const ratio = average / t.target;
+  const withinTolerance = (r: number) => Math.abs(r - 1) <= tolerance;
+  const scaleUpWithUnready = unready > 0 && ratio > 1;
+  if (missing === 0 && !scaleUpWithUnready) {
+    if (withinTolerance(ratio))
+      return { ...base, average, ratio, desired: current, note: 'within tolerance' };
+    return { ...base, average, ratio, desired: Math.ceil(ratio * ready.length) };
+  }
+  // The HPA's conservative re-average: unanswered instances count as at target when
+  // shrinking and as idle when growing; starting ones as idle when growing. This damps a
+  // scale-out while the instances already asked for are still coming up.
+  let total = sum;
+  let over = ready.length + missing;
+  if (ratio < 1) total += missing * t.target;
+  if (scaleUpWithUnready) over += unready;
+  const adjusted = total / over / t.target;
+  const note = `re-averaged over ${over} (${missing} missing, ${scaleUpWithUnready ? unready : 0} starting)`;
+  if (withinTolerance(adjusted) || ratio > 1 !== adjusted > 1) {
+    return { ...base, average, ratio: adjusted, over, desired: current, note: `${note}: no change` };
+  }
+  const desired = Math.ceil(adjusted * over);
+  if ((adjusted < 1 && desired > current) || (adjusted > 1 && desired < current)) {
+    return { ...base, average, ratio: adjusted, over, desired: current, note: `${note}: no change` };
+  }
+  return { ...base, average, ratio: adjusted, over, desired, note };
+}
+
+/** The replica count the step rules allow, given the changes already made in their periods. */
+function stepLimit(
+  rules: Required<ScaleRules>,
+  current: number,
+  events: readonly { at: number; delta: number }[],
+  at: number,
+  sign: 1 | -1,
+): number {
+  if (rules.select === 'disabled' || rules.steps.length === 0)
+    return rules.select === 'disabled' ? current : sign * Infinity;
+  const proposals = rules.steps.map((step) => {
+    const moved = events
+      .filter((e) => e.at > at - step.periodMs && Math.sign(e.delta) === sign)
+      .reduce((acc, e) => acc + Math.abs(e.delta), 0);
+    const start = current - sign * moved;
+    if ('pods' in step) return start + sign * step.pods;
+    return sign > 0
+      ? Math.ceil(start * (1 + step.percent / 100))
+      : Math.floor(start * (1 - step.percent / 100));
+  });
+  // For scale-up, more change is a higher cap; for scale-down, a lower floor.
+  const most = sign > 0 ? Math.max(...proposals) : Math.min(...proposals);
+  const least = sign > 0 ? Math.min(...proposals) : Math.max(...proposals);
+  return rules.select === 'max' ? most : least;
+}
+
+function explain(
+  current: number,
+  desired: number,
+  readings: readonly SignalReading[],
+  limits: readonly string[],
+): string {
+  const parts = readings.map((r) =>
+    r.average === undefined
+      ? `${r.name}: ${r.note}`
+      : `${r.name} ${fmt(r.average)} vs target ${fmt(r.target)} (ratio ${r.ratio!.toFixed(2)} over ${r.over})` +
+        ` → ${r.desired}${r.note ? ` [${r.note}]` : ''}`,
+  );
+  const verdict = desired === current ? `stay at ${current}` : `${current} → ${desired}`;
+  return `${verdict}: ${parts.join('; ')}${limits.length ? `; limited by ${limits.join(', ')}` : ''}`;
+}
+
+const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));
