@@ -50,9 +50,9 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
           timeout: timeoutMs,
           headers: {
             accept: 'application/json',
-            ...(payload
-              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
-              : {}),
+            // An explicit length even when empty: a chunked PUT costs a second packet and a Nagle stall.
+            'content-length': payload ? Buffer.byteLength(payload) : 0,
+            ...(payload ? { 'content-type': 'application/json' } : {}),
           },
         },
         (res) => {

@@ -176,6 +176,8 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
             selfPreservation: store.selfPreserving,
             renewalRatio: store.renewalRatio(),
             subscribers: subscriberCount,
+            renewals: store.renewals,
+            memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
           }),
       },
     },
