@@ -83,13 +83,13 @@ function track(child: ChildProcess): void {
 }
 
 /**
- * Kills `pid` when this Node process dies in any way, even SIGKILL, which skips
- * 'exit' hooks: the watchdog's stdin is a pipe from us and reaches EOF when we die.
+ * Kills `pid` and removes its data dir when this Node process dies in any way, even
+ * SIGKILL, which skips 'exit' hooks: the watchdog's stdin is a pipe from us and
+ * reaches EOF when we die.
  */
-function watchdog(pid: number): ChildProcess {
-  const dog = spawn('sh', ['-c', `read _; kill -9 ${pid} 2>/dev/null`], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
+function watchdog(pid: number, dataDir: string): ChildProcess {
+  const script = `read _; kill -9 ${pid} 2>/dev/null; sleep 0.2; rm -rf '${dataDir}'`;
+  const dog = spawn('sh', ['-c', script], { stdio: ['pipe', 'ignore', 'ignore'] });
   dog.unref();
   (dog.stdin as unknown as { unref?: () => void }).unref?.();
   return dog;
@@ -122,7 +122,7 @@ async function supervise(spec: ProcessSpec, endpoint: string, dataDir: string): 
     });
     child = proc;
     track(proc);
-    if (proc.pid !== undefined) dog = watchdog(proc.pid);
+    if (proc.pid !== undefined) dog = watchdog(proc.pid, dataDir);
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-4000);
     };
