@@ -28,6 +28,14 @@ export interface Command {
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;
+type Parsed<O extends Options> = ReturnType<
+  typeof parseArgs<{
+    args: string[];
+    options: O & { help: { type: 'boolean'; short: 'h' } };
+    allowPositionals: true;
+    strict: true;
+  }>
+>;
 
 /** parseArgs with strict checking; every mistake becomes a CliError that names the command. */
 export function parse<O extends Options>(
@@ -35,7 +43,7 @@ export function parse<O extends Options>(
   argv: string[],
   options: O,
   allowPositionals = true,
-) {
+): Parsed<O> {
   try {
     return parseArgs({
       args: argv,
