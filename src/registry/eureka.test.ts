@@ -1,6 +1,6 @@
-import { registryContract } from './registry.case.js';
-import { eurekaRegistry } from './eureka.js';
 import { type RunningRegistry, startRegistry } from './embedded/server.js';
+import { eurekaRegistry } from './eureka.js';
+import { registryContract } from './registry.case.js';
 
 const TTL = 1500;
 let server: RunningRegistry | undefined;

@@ -17,15 +17,18 @@ export interface Instance {
 }
 
 /** What a caller gives to register: the rest has defaults. */
-export type InstanceInput = Pick<Instance, 'service' | 'address'> & Partial<Omit<Instance, 'service' | 'address'>>;
+export type InstanceInput = Pick<Instance, 'service' | 'address'> &
+  Partial<Omit<Instance, 'service' | 'address'>>;
 
 export function normalizeInstance(input: InstanceInput, now = Date.now()): Instance {
-  if (!input.service || typeof input.service !== 'string') throw new TypeError('instance.service is required');
+  if (!input.service || typeof input.service !== 'string')
+    throw new TypeError('instance.service is required');
   if (!/^[^\s:]+:\d{1,5}$/.test(input.address ?? '')) {
     throw new TypeError(`instance.address must be host:port, got ${JSON.stringify(input.address)}`);
   }
   const weight = input.weight ?? 1;
-  if (!Number.isFinite(weight) || weight < 0) throw new TypeError('instance.weight must be a finite number >= 0');
+  if (!Number.isFinite(weight) || weight < 0)
+    throw new TypeError('instance.weight must be a finite number >= 0');
   return {
     id: input.id ?? `${input.address}`,
     service: input.service,
