@@ -1,6 +1,6 @@
 import type { Autoscaler } from './autoscaler.js';
 
-const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 /**
  * The autoscalers' state in the Prometheus text format, so that the Kubernetes HPA
@@ -31,7 +31,7 @@ export function autoscalerMetrics(autoscalers: readonly Autoscaler[]): string {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
     for (const a of autoscalers) {
       const v = value(a);
-      if (v !== undefined) lines.push(`${name}{service="${escape(a.service)}"} ${v}`);
+      if (v !== undefined) lines.push(`${name}{service="${escapeLabel(a.service)}"} ${v}`);
     }
   }
   return `${lines.join('\n')}\n`;
