@@ -1,0 +1,287 @@
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CallContext, NEVER_ABORTED } from '../core/context.js';
+import { RpcError } from '../core/errors.js';
+import { createServer, type Server } from '../server/server.js';
+import { Greeter } from '../test/greeter.js';
+import { jsonCodec } from '../wire/codec.js';
+import {
+  decodeRequest,
+  encodeEmpty,
+  encodeGoAway,
+  encodeResponse,
+  type Frame,
+  FrameType,
+} from '../wire/frame.js';
+import { FrameDecoder } from '../wire/frame-decoder.js';
+import {
+  decodeClientHello,
+  encodeServerHello,
+  HandshakeStatus,
+  PROTOCOL_VERSION,
+} from '../wire/handshake.js';
+import { Connection } from './connection.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function ctx(method = 'greeter/echo', patch: Partial<CallContext> = {}): CallContext {
+  return {
+    method,
+    service: 'greeter',
+    deadline: Number.POSITIVE_INFINITY,
+    signal: NEVER_ABORTED,
+    metadata: {},
+    attempt: 1,
+    idempotent: false,
+    ...patch,
+  };
+}
+
+interface ScriptedServer {
+  address: string;
+  /** 'data' events seen after the handshake, per connection. */
+  dataEvents: number[];
+  sockets: Socket[];
+}
+
+/** A hand-written server that does the handshake and hands every frame to `onFrame`. */
+async function scripted(
+  onFrame: (frame: Frame, socket: Socket) => void,
+  status: number = HandshakeStatus.OK,
+): Promise<ScriptedServer> {
+  const state: ScriptedServer = { address: '', dataEvents: [], sockets: [] };
+  const net: NetServer = createNetServer((socket) => {
+    socket.on('error', () => {});
+    state.sockets.push(socket);
+    const index = state.dataEvents.push(0) - 1;
+    const decoder = new FrameDecoder();
+    let hello: Buffer | undefined = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      if (hello) {
+        hello = Buffer.concat([hello, chunk]);
+        const parsed = decodeClientHello(hello);
+        if (!parsed) return;
+        chunk = hello.subarray(parsed.used);
+        hello = undefined;
+        socket.write(
+          encodeServerHello({
+            version: PROTOCOL_VERSION,
+            status,
+            maxFrameBytes: 1 << 20,
+            maxConcurrentCalls: 100,
+          }),
+        );
+        if (chunk.length === 0) return;
+      }
+      state.dataEvents[index]!++;
+      decoder.push(chunk, (f) => onFrame(f, socket));
+    });
+  });
+  await new Promise<void>((resolve) => net.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of state.sockets) s.destroy();
+        net.close(() => resolve());
+      }),
+  );
+  const bound = net.address();
+  if (!bound || typeof bound === 'string') throw new Error('no address');
+  state.address = `127.0.0.1:${bound.port}`;
+  return state;
+}
+
+async function dial(address: string): Promise<Connection> {
+  const conn = await Connection.connect({ address, codec: jsonCodec(), connectTimeoutMs: 2_000 });
+  cleanups.push(() => conn.destroy());
+  return conn;
+}
+
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e as RpcError,
+  );
+
+const reply = (socket: Socket, callId: number, value: unknown) =>
+  socket.write(encodeResponse(callId, Buffer.from(JSON.stringify(value))));
+
+describe('Connection failures and retry safety', () => {
+  it('fails a call whose connection the server kills mid-call with UNAVAILABLE, may have processed', async () => {
+    const server = await scripted((_, socket) => socket.destroy());
+    const conn = await dial(server.address);
+    const err = await failure(conn.call({ a: 1 }, ctx()));
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.mayHaveProcessed).toBe(true);
+    expect(conn.isOpen).toBe(false);
+  });
+
+  it('fails a call that was never flushed to the socket as not processed', async () => {
+    const seen: number[] = [];
+    const server = await scripted((f) => seen.push(f.callId));
+    const conn = await dial(server.address);
+    const call = failure(conn.call({ a: 1 }, ctx()));
+    // Same tick: the frame is still in the writer's queue when the socket goes.
+    await Promise.resolve();
+    conn.destroy();
+    const err = await call;
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.mayHaveProcessed).toBe(false);
+    expect(seen).toEqual([]);
+  });
+
+  it('rejects a refused connect as UNAVAILABLE, not processed', async () => {
+    const server = await scripted(() => {});
+    const address = server.address;
+    await cleanups.pop()!();
+    const err = await failure(Connection.connect({ address, codec: jsonCodec(), connectTimeoutMs: 2_000 }));
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.mayHaveProcessed).toBe(false);
+  });
+
+  it('rejects a server that refuses the codec as UNAVAILABLE, not processed', async () => {
+    const server = await scripted(() => {}, HandshakeStatus.BAD_CODEC);
+    const err = await failure(Connection.connect({ address: server.address, codec: jsonCodec() }));
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.mayHaveProcessed).toBe(false);
+    expect(err.message).toMatch(/codec json not supported/);
+  });
+
+  it('fails calls as may-have-processed when the server sends garbage frames', async () => {
+    const server = await scripted((_, socket) =>
+      socket.write(Buffer.from([0, 0, 0, 6, 0x99, 0, 0, 0, 0, 1])),
+    );
+    const conn = await dial(server.address);
+    const err = await failure(conn.call(1, ctx()));
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.mayHaveProcessed).toBe(true);
+    expect(err.message).toMatch(/protocol error/);
+  });
+});
+
+describe('GOAWAY', () => {
+  it('fails calls above lastCallId as not processed and completes those at or below it', async () => {
+    const requests: { id: number; socket: Socket }[] = [];
+    const server = await scripted((f, socket) => {
+      if (f.type === FrameType.REQUEST) requests.push({ id: f.callId, socket });
+    });
+    const conn = await dial(server.address);
+    const goAways: { lastCallId: number; reason: string }[] = [];
+    conn.onGoAway((e) => goAways.push(e));
+    const calls = [1, 2, 3, 4].map((i) =>
+      conn.call(i, ctx()).then(
+        (v) => ({ v }),
+        (e: RpcError) => e,
+      ),
+    );
+    await expect.poll(() => requests.length).toBe(4);
+    const socket = requests[0]!.socket;
+    socket.write(encodeGoAway(2, 0, 'draining for a deploy'));
+    await expect.poll(() => goAways.length).toBe(1);
+    expect(goAways[0]).toEqual({ lastCallId: 2, reason: 'draining for a deploy' });
+    expect(conn.isOpen).toBe(false);
+    // New calls go nowhere: refused locally, never sent.
+    const late = await failure(conn.call(5, ctx()));
+    expect([late.code, late.mayHaveProcessed]).toEqual(['UNAVAILABLE', false]);
+    reply(socket, 1, 'one');
+    reply(socket, 2, 'two');
+    const results = await Promise.all(calls);
+    expect(results.slice(0, 2)).toEqual([{ v: 'one' }, { v: 'two' }]);
+    for (const r of results.slice(2)) {
+      expect(r).toBeInstanceOf(RpcError);
+      expect([(r as RpcError).code, (r as RpcError).mayHaveProcessed]).toEqual(['UNAVAILABLE', false]);
+    }
+    expect(requests.map((r) => r.id)).toEqual([1, 2, 3, 4]);
+    // With nothing left in flight the client closes its side.
+    await expect.poll(() => server.sockets[0]!.readableEnded).toBe(true);
+  });
+
+  it('reports a non-graceful GOAWAY code in the reason', async () => {
+    const server = await scripted((f, socket) => {
+      if (f.type === FrameType.REQUEST) socket.write(encodeGoAway(0, 8, 'frame too big'));
+    });
+    const conn = await dial(server.address);
+    const reasons: string[] = [];
+    conn.onGoAway((e) => reasons.push(e.reason));
+    const err = await failure(conn.call(1, ctx()));
+    expect([err.code, err.mayHaveProcessed]).toEqual(['UNAVAILABLE', false]);
+    expect(reasons).toEqual(['RESOURCE_EXHAUSTED: frame too big']);
+  });
+});
+
+describe('ping', () => {
+  it('measures a round trip against a real server', async () => {
+    const server: Server = createServer().implement(Greeter, {
+      sayHello: async () => ({ message: '' }),
+      echo: async (x) => x,
+      sleep: async () => ({ aborted: false }),
+      fail: async () => {
+        throw new Error('x');
+      },
+    });
+    cleanups.push(() => server.close({ graceMs: 100 }));
+    const { address } = await server.listen();
+    const conn = await dial(address);
+    const rtts = await Promise.all([conn.ping(), conn.ping(), conn.ping()]);
+    for (const rtt of rtts) {
+      expect(typeof rtt).toBe('number');
+      expect(rtt).toBeGreaterThanOrEqual(0);
+      expect(Number.isFinite(rtt)).toBe(true);
+    }
+  });
+
+  it('rejects UNAVAILABLE when no PONG comes back', async () => {
+    const server = await scripted(() => {});
+    const conn = await dial(server.address);
+    const err = await failure(conn.ping(50));
+    expect([err.code, err.mayHaveProcessed]).toEqual(['UNAVAILABLE', false]);
+  });
+
+  it('answers a PING from the server with a PONG carrying the same body', async () => {
+    const pongs: Frame[] = [];
+    const server = await scripted((f) => {
+      if (f.type === FrameType.PONG) pongs.push({ ...f, body: Buffer.from(f.body) });
+    });
+    await dial(server.address);
+    await expect.poll(() => server.sockets.length).toBe(1);
+    server.sockets[0]!.write(encodeEmpty(FrameType.PING, 77, Buffer.from('12345678')));
+    await expect.poll(() => pongs.length).toBe(1);
+    expect([pongs[0]!.callId, pongs[0]!.body.toString()]).toEqual([77, '12345678']);
+  });
+});
+
+describe('write coalescing', () => {
+  it('sends a burst of 100 calls in one tick as a few socket writes', async () => {
+    const server = await scripted((f, socket) => {
+      if (f.type !== FrameType.REQUEST) return;
+      const req = decodeRequest(f.body);
+      socket.write(encodeResponse(f.callId, Buffer.from(req.payload)));
+    });
+    const conn = await dial(server.address);
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => conn.call({ i }, ctx())));
+    expect(results).toEqual(Array.from({ length: 100 }, (_, i) => ({ i })));
+    expect(server.dataEvents).toHaveLength(1);
+    // One write of ~100 frames; TCP may split it, but nowhere near one segment per call.
+    expect(server.dataEvents[0]).toBeLessThanOrEqual(10);
+  });
+
+  it('sends the remaining timeout with each request', async () => {
+    const timeouts: (number | undefined)[] = [];
+    const server = await scripted((f, socket) => {
+      timeouts.push(decodeRequest(f.body).timeoutMs);
+      reply(socket, f.callId, null);
+    });
+    const conn = await dial(server.address);
+    await conn.call(1, ctx('greeter/echo', { deadline: Date.now() + 60_000 }));
+    await conn.call(2, ctx());
+    expect(timeouts[0]).toBeGreaterThan(50_000);
+    expect(timeouts[0]).toBeLessThanOrEqual(60_000);
+    expect(timeouts[1]).toBeUndefined();
+  });
+});
