@@ -14,7 +14,8 @@ export function isHealthy(endpoint: Endpoint): boolean {
 
 const results = new WeakMap<readonly Endpoint[], Routable>();
 const sources = new WeakMap<readonly Endpoint[], readonly Endpoint[]>();
-const scratch: Endpoint[] = [];
+let lastInput: readonly Endpoint[] | undefined;
+let lastResult: Routable | undefined;
 
 /**
  * The endpoints a balancer may pick: healthy ones (status 'open', instance 'UP'). With none,
@@ -26,32 +27,50 @@ const scratch: Endpoint[] = [];
  * Endpoint statuses change in place, so each call re-checks them: one pass, no allocation.
  */
 export function routable(all: readonly Endpoint[]): Routable {
-  let panic = false;
-  for (const e of all) if (isHealthy(e)) scratch.push(e);
-  if (scratch.length === 0 && all.length > 0) {
-    panic = true;
-    for (const e of all) if (e.instance.status === 'UP' && e.status !== 'draining') scratch.push(e);
-    if (scratch.length === 0) scratch.push(...all);
-  }
-  let result = results.get(all);
-  if (result === undefined || result.panic !== panic || !sameList(result.endpoints, scratch)) {
-    // A selection of everything is the input itself: no copy, and balancers see one array.
-    const endpoints = scratch.length === all.length ? all : scratch.slice();
-    result = { endpoints, panic };
-    results.set(all, result);
-    if (endpoints !== all) sources.set(endpoints, all);
-  }
-  scratch.length = 0;
+  const cached = all === lastInput ? lastResult : results.get(all);
+  if (cached !== undefined && stillSelected(cached, all)) return cached;
+  const result = select(all);
+  results.set(all, result);
+  if (result.endpoints !== all) sources.set(result.endpoints, all);
+  lastInput = all;
+  lastResult = result;
   return result;
+}
+
+function select(all: readonly Endpoint[]): Routable {
+  const healthy = all.filter(isHealthy);
+  if (healthy.length > 0 || all.length === 0) {
+    // A selection of everything is the input itself: no copy, and balancers see one array.
+    return { endpoints: healthy.length === all.length ? all : healthy, panic: false };
+  }
+  const fallback = all.filter(isPanicCandidate);
+  return { endpoints: fallback.length === 0 || fallback.length === all.length ? all : fallback, panic: true };
+}
+
+/** Replays select() against a previous answer without allocating. */
+function stillSelected(previous: Routable, all: readonly Endpoint[]): boolean {
+  const chosen = previous.endpoints;
+  let k = 0;
+  if (!previous.panic) {
+    for (let i = 0; i < all.length; i++) {
+      const e = all[i]!;
+      if (isHealthy(e) && chosen[k++] !== e) return false;
+    }
+    return k === chosen.length && (k > 0 || all.length === 0);
+  }
+  for (let i = 0; i < all.length; i++) {
+    const e = all[i]!;
+    if (isHealthy(e)) return false;
+    if (isPanicCandidate(e) && chosen[k++] !== e) return false;
+  }
+  return k === 0 ? chosen === all : k === chosen.length;
+}
+
+function isPanicCandidate(endpoint: Endpoint): boolean {
+  return endpoint.instance.status === 'UP' && endpoint.status !== 'draining';
 }
 
 /** The full list a routable() selection was taken from, when it was a strict subset. */
 export function sourceOf(endpoints: readonly Endpoint[]): readonly Endpoint[] | undefined {
   return sources.get(endpoints);
-}
-
-function sameList(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -5,7 +5,14 @@ import { recordLatency } from './load-tracking.js';
 import { mulberry32 } from './prng.js';
 import { roundRobin } from './round-robin.js';
 import { slowStart } from './slow-start.js';
-import { sequence, simulate, testContext, testEndpoint, testEndpoints } from './test-endpoints.js';
+import {
+  countPicks,
+  sequence,
+  simulate,
+  testContext,
+  testEndpoint,
+  testEndpoints,
+} from './test-endpoints.js';
 
 balancerContract('leastConnections', () => leastConnections({ random: mulberry32(8) }));
 
@@ -53,5 +60,19 @@ describe('leastConnections', () => {
     // Round-robin sends the slow one its fair 20 %; least connections about 1/41 (2.4 %).
     expect(run(roundRobin({ random: () => 0 })).get('e0')! / 5000).toBeCloseTo(0.2, 2);
     expect(run().get('e0')! / 5000).toBeLessThan(0.05);
+  });
+});
+
+describe('leastConnections with choices', () => {
+  balancerContract('leastConnections choices=2', () =>
+    leastConnections({ random: mulberry32(8), choices: 2 }),
+  );
+
+  it('samples only `choices` endpoints, yet still steers away from the busy one', () => {
+    const endpoints = testEndpoints(50, (i) => ({ load: { inflight: i === 0 ? 100 : 0 } }));
+    const counts = countPicks(leastConnections({ random: mulberry32(3), choices: 2 }), endpoints, 5000);
+    // e0 wins only when sampled twice: (1/50)² of picks ≈ 2.
+    expect(counts.get('e0')!).toBeLessThan(15);
+    expect(() => leastConnections({ choices: 0 })).toThrow(RangeError);
   });
 });

@@ -54,3 +54,7 @@ describe('leastResponseTime', () => {
     expect(counts.get('e0')! / 5000).toBeLessThan(0.05);
   });
 });
+
+balancerContract('leastResponseTime choices=2', () =>
+  leastResponseTime({ random: mulberry32(9), choices: 2 }),
+);
