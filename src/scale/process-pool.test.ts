@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createClient } from '../client/client.js';
+import { embeddedRegistry } from '../registry/embedded/client.js';
+import { type RunningRegistry, startRegistry } from '../registry/embedded/server.js';
+import type { Registry } from '../registry/registry.js';
+import { DemoService } from './demo/demo-service.js';
+import { type PoolEvent, type ProcessPool, processPool } from './process-pool.js';
+
+// Real processes: an embedded registry, and children running the demo service module
+// through `node --import tsx`, each registering itself.
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function setup() {
+  const server: RunningRegistry = await startRegistry({
+    leaseTtlMs: 3_000,
+    renewIntervalMs: 1_000,
+    evictionIntervalMs: 200,
+    selfPreservation: false,
+    warmupMs: 0,
+  });
+  cleanup.push(() => server.close());
+  const registry: Registry = embeddedRegistry({ url: server.url });
+  cleanup.push(() => registry.close());
+  const pool: ProcessPool = processPool({
+    module: new URL('./demo/demo-worker.ts', import.meta.url),
+    registryUrl: server.url,
+    env: { DEMO_WORK_MS: '20', DEMO_DEREGISTER_DELAY_MS: '300' },
+    stdout: 'ignore',
+    restartBackoff: { initialMs: 50 },
+  });
+  cleanup.push(() => pool.close());
+  const events: PoolEvent[] = [];
+  pool.onEvent((e) => events.push(e));
+  return { server, registry, pool, events };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('process pool', () => {
+  it('starts children that register, replaces a crashed one, and stops them all on close', async () => {
+    const { registry, pool, events } = await setup();
+    await pool.scaleTo(2);
+    expect(await pool.replicas()).toBe(2);
+    await pool.whenReady(2);
+    const ids = pool.members.map((m) => m.id).sort();
+    await expect.poll(async () => (await registry.instances('demo')).map((i) => i.id).sort()).toEqual(ids);
+
+    const client = createClient(DemoService, { registry });
+    cleanup.push(() => client.close());
+    const pids = new Set<number>();
+    for (let i = 0; i < 20; i++) pids.add((await client.work({})).pid);
+    expect([...pids].sort()).toEqual(pool.members.map((m) => m.pid).sort());
+
+    const victim = pool.members[0]!.pid;
+    process.kill(victim, 'SIGKILL');
+    await expect.poll(() => events.some((e) => e.type === 'crash' && e.pid === victim)).toBe(true);
+    await expect
+      .poll(() => pool.members.filter((m) => m.state === 'ready' && m.pid !== victim).length, {
+        timeout: 15_000,
+      })
+      .toBe(2);
+
+    const all = pool.members.map((m) => m.pid);
+    await pool.close();
+    expect(pool.members).toEqual([]);
+    expect(all.filter(alive)).toEqual([]);
+  });
+
+  it('scales in by draining the preferred victim: it deregisters, finishes its calls, exits; no call fails', async () => {
+    const { registry, pool, events } = await setup();
+    await pool.scaleTo(3);
+    await pool.whenReady(3);
+    const client = createClient(DemoService, { registry });
+    cleanup.push(() => client.close());
+    // Every endpoint connected first: calls still queued on a connection being dialled
+    // when the registry drops its instance fail in the client ("endpoint removed").
+    const seen = new Set<number>();
+    await expect.poll(async () => seen.add((await client.work({ ms: 1 })).pid).size).toBe(3);
+
+    let stop = false;
+    let ok = 0;
+    const failures: unknown[] = [];
+    const worker = async () => {
+      while (!stop) {
+        try {
+          await client.work({ ms: 30 });
+          ok++;
+        } catch (err) {
+          failures.push(err);
+        }
+      }
+    };
+    const load = Array.from({ length: 12 }, worker);
+
+    const [keep, drop1, drop2] = pool.members;
+    await pool.scaleTo(1, { prefer: [drop2!.id!, drop1!.id!] });
+    await expect.poll(() => pool.members.length, { timeout: 15_000 }).toBe(1);
+    expect(pool.members[0]!.pid).toBe(keep!.pid);
+    expect(
+      events
+        .filter((e) => e.type === 'exit')
+        .map((e) => e.pid)
+        .sort(),
+    ).toEqual([drop1!.pid, drop2!.pid].sort());
+    expect(events.some((e) => e.type === 'crash')).toBe(false);
+    expect((await registry.instances('demo')).map((i) => i.id)).toEqual([keep!.id]);
+    const before = ok;
+    await expect.poll(() => ok).toBeGreaterThan(before + 20);
+    stop = true;
+    await Promise.all(load);
+    expect(failures).toEqual([]);
+  });
+});
