@@ -153,6 +153,22 @@ describe('Connection failures and retry safety', () => {
     expect(err.message).toMatch(/codec json not supported/);
   });
 
+  // Known bug: Connection.onFrame settles the call (clearing its deadline timer) before decodeError
+  // throws, so failAll no longer sees it and the call never settles. Drop `.fails` once fixed.
+  it.fails('fails a call answered by a malformed ERROR frame instead of leaving it pending', async () => {
+    // An ERROR body of 2 bytes cannot hold its code and message length.
+    const server = await scripted((f, socket) =>
+      socket.write(encodeEmpty(FrameType.ERROR, f.callId, Buffer.from([3, 0]))),
+    );
+    const conn = await dial(server.address);
+    const outcome = await Promise.race([
+      failure(conn.call(1, ctx())),
+      new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), 1_000)),
+    ]);
+    expect(outcome).toBeInstanceOf(RpcError);
+    expect((outcome as RpcError).code).toBe('UNAVAILABLE');
+  });
+
   it('fails calls as may-have-processed when the server sends garbage frames', async () => {
     const server = await scripted((_, socket) =>
       socket.write(Buffer.from([0, 0, 0, 6, 0x99, 0, 0, 0, 0, 1])),
