@@ -1,0 +1,65 @@
+import { RpcError, type StatusCode } from '../core/errors.js';
+
+/** Decides whether an outcome counts against an instance or service (a "response classifier"). */
+export type FailureClassifier = (err: unknown) => boolean;
+
+/**
+ * Codes that say the server or the path to it is unhealthy. INVALID_ARGUMENT, NOT_FOUND,
+ * PERMISSION_DENIED and the like are answers from a healthy server: they never trip a breaker.
+ */
+export const FAILURE_CODES: ReadonlySet<StatusCode> = new Set<StatusCode>([
+  'UNAVAILABLE',
+  'INTERNAL',
+  'DEADLINE_EXCEEDED',
+  'UNKNOWN',
+  'DATA_LOSS',
+]);
+
+/** Codes worth another attempt, if the call is safe to repeat. */
+export const RETRYABLE_CODES: ReadonlySet<StatusCode> = new Set<StatusCode>([
+  'UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'RESOURCE_EXHAUSTED',
+]);
+
+/** Default classifier: failure codes count, anything that is not an RpcError is a bug and counts too. */
+export const isFailure: FailureClassifier = (err) =>
+  err instanceof RpcError ? FAILURE_CODES.has(err.code) : true;
+
+/**
+ * True when repeating the call cannot execute it twice in a harmful way: the method is
+ * idempotent, or the error proves that no handler ran.
+ */
+export function isSafeToRetry(err: RpcError, idempotent: boolean): boolean {
+  return idempotent || err.mayHaveProcessed === false;
+}
+
+/** Which policy rejected a call locally, when one did. */
+export interface LocalRejection {
+  policy: string;
+}
+
+/**
+ * An error raised by a local policy (open breaker, full bulkhead, rate limit, throttling):
+ * the request never left, and retrying it at once would only meet the same policy again.
+ */
+export function rejection(code: StatusCode, policy: string, message: string): RpcError {
+  return new RpcError(code, message, {
+    mayHaveProcessed: false,
+    details: { policy } satisfies LocalRejection,
+  });
+}
+
+export function isLocalRejection(err: unknown): boolean {
+  return (
+    err instanceof RpcError &&
+    typeof err.details === 'object' &&
+    err.details !== null &&
+    typeof (err.details as Partial<LocalRejection>).policy === 'string'
+  );
+}
+
+/** Default retry decision: retryable code, safe to repeat, and not a local policy's refusal. */
+export function shouldRetry(err: RpcError, idempotent: boolean): boolean {
+  return RETRYABLE_CODES.has(err.code) && isSafeToRetry(err, idempotent) && !isLocalRejection(err);
+}
