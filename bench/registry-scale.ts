@@ -7,31 +7,51 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { embeddedRegistry } from '../src/registry/embedded/client.js';
 import { startRegistry } from '../src/registry/embedded/server.js';
 import type { Instance } from '../src/registry/instance.js';
-import type { Registration, Registry } from '../src/registry/registry.js';
+import type { Registry } from '../src/registry/registry.js';
 import { quantiles } from './registry-propagation.js';
 
 /**
- * Embedded registry at scale. The registry runs in its own process (so its memory and
- * CPU are its own); this process plays N instances renewing every 3 s and W watching
+ * Embedded registry at scale, in three processes: the registry (so its memory and CPU are
+ * its own), a fleet of N instances renewing every 3 s, and this one with W watching
  * clients, each with its own SSE stream. Measures: time for one change to reach every
  * watcher, renewal throughput (steady and saturated), and the registry's memory.
  */
 
 const self = fileURLToPath(import.meta.url);
 
-async function startChild(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', self, '--serve'], {
+/** Runs this file in a child process in `mode`; resolves with what it prints after `marker`. */
+async function startChild(args: string[], marker: string): Promise<{ value: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', self, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`registry process exited with ${code}`)));
+  const value = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args[0]} process exited with ${code}`)));
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (line: string) => {
-      const m = /listening (\S+)/.exec(line);
+      const m = new RegExp(`${marker} (\\S+)`).exec(line);
       if (m) resolve(m[1]!);
     });
   });
-  return { url, child };
+  return { value, child };
+}
+
+/** The renewing fleet, in its own process so its HTTP client work does not slow the watchers. */
+async function renewers(url: string, instances: number) {
+  const owners = Array.from({ length: Math.ceil(instances / 100) }, () => embeddedRegistry({ url }));
+  const t0 = performance.now();
+  for (let batch = 0; batch < instances; batch += 500) {
+    const slice = Array.from({ length: Math.min(500, instances - batch) }, (_, k) => batch + k);
+    await Promise.all(
+      slice.map((i) =>
+        owners[i % owners.length]!.register({
+          service: `svc-${i % 50}`,
+          id: `n${i}`,
+          address: `10.${(i >> 8) & 255}.${i & 255}.1:80`,
+        }),
+      ),
+    );
+  }
+  console.log(`registered ${((performance.now() - t0) / 1000).toFixed(2)}`);
 }
 
 const health = async (url: string) => (await fetch(`${url}/v1/health`)).json() as Promise<any>;
@@ -68,30 +88,16 @@ export async function run(options: { quick?: boolean } = {}) {
   const instances = options.quick ? 1000 : 10_000;
   const watchers = options.quick ? 50 : 500;
   const trials = options.quick ? 10 : 30;
-  const { url, child } = await startChild();
-  const owners: Registry[] = [];
-  const regs: Registration[] = [];
+  const registry = await startChild(['--serve'], 'listening');
+  const url = registry.value;
+  const children = [registry.child];
+  const writer = embeddedRegistry({ url });
   const readers: Registry[] = [];
   try {
     const before = await health(url);
-    // 100 owner clients (10 keep-alive sockets each), 100 instances per client, spread over 50 services.
-    for (let c = 0; c < instances / 100; c++) owners.push(embeddedRegistry({ url }));
-    const t0 = performance.now();
-    for (let batch = 0; batch < instances; batch += 500) {
-      const slice = Array.from({ length: Math.min(500, instances - batch) }, (_, k) => batch + k);
-      regs.push(
-        ...(await Promise.all(
-          slice.map((i) =>
-            owners[i % owners.length]!.register({
-              service: `svc-${i % 50}`,
-              id: `n${i}`,
-              address: `10.${(i >> 8) & 255}.${i & 255}.1:80`,
-            }),
-          ),
-        )),
-      );
-    }
-    const registerSeconds = (performance.now() - t0) / 1000;
+    const fleet = await startChild(['--renew', url, String(instances)], 'registered');
+    children.push(fleet.child);
+    const registerSeconds = Number(fleet.value);
 
     // W watching clients of one hot service, each with its own connection.
     const seen: (readonly Instance[])[] = [];
@@ -113,7 +119,7 @@ export async function run(options: { quick?: boolean } = {}) {
       const id = `hot-${t}`;
       const reached = new Promise<void>((resolve) => (pending = { id, left: watchers, done: resolve }));
       const t1 = performance.now();
-      await owners[0]!.register({ service: 'hot', id, address: `127.0.0.1:${30_000 + t}` });
+      await writer.register({ service: 'hot', id, address: `127.0.0.1:${30_000 + t}` });
       await reached;
       fanout.push(performance.now() - t1);
     }
@@ -167,8 +173,8 @@ export async function run(options: { quick?: boolean } = {}) {
     console.log(`written to ${out}`);
     return result;
   } finally {
-    await Promise.allSettled([...readers, ...owners].map((r) => r.close()));
-    child.kill();
+    await Promise.allSettled([...readers, writer].map((r) => r.close()));
+    for (const c of children) c.kill();
   }
 }
 
@@ -177,6 +183,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const server = await startRegistry({ warmupMs: 0, maxSubscribers: 20_000 });
     console.log(`listening ${server.url}`);
     process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+  } else if (process.argv.includes('--renew')) {
+    const i = process.argv.indexOf('--renew');
+    await renewers(process.argv[i + 1]!, Number(process.argv[i + 2]));
+    // Renewal timers are unref'd (a client never holds a process open); this one must stay up.
+    setInterval(() => {}, 60_000);
   } else {
     await run({ quick: process.argv.includes('--quick') });
   }
