@@ -59,7 +59,15 @@ export function isLocalRejection(err: unknown): boolean {
   );
 }
 
-/** Default retry decision: retryable code, safe to repeat, and not a local policy's refusal. */
+/**
+ * Default retry decision: retryable code and safe to repeat. A local policy's refusal is
+ * retried only when it names an instance (an endpoint breaker): another instance may take
+ * the call, while a service-wide refusal would only be met again.
+ */
 export function shouldRetry(err: RpcError, idempotent: boolean): boolean {
-  return RETRYABLE_CODES.has(err.code) && isSafeToRetry(err, idempotent) && !isLocalRejection(err);
+  return (
+    RETRYABLE_CODES.has(err.code) &&
+    isSafeToRetry(err, idempotent) &&
+    (err.instance !== undefined || !isLocalRejection(err))
+  );
 }

@@ -1,0 +1,255 @@
+import type { EndpointFilterFactory } from '../client/endpoint-types.js';
+import { RpcError } from '../core/errors.js';
+import { createEmitter, type Emitter, type Event } from '../core/events.js';
+import type { Filter } from '../core/service.js';
+import { countWindow, type OutcomeWindow, timeWindow } from './breaker-window.js';
+import { type FailureClassifier, isFailure, isLocalRejection, rejection } from './classify.js';
+import { type Clock, systemClock, type TimerHandle, unref } from './clock.js';
+import { eject, release } from './eject.js';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface BreakerOptions {
+  /** Sliding window: the last `size` calls (default, 100) or the calls of the last `ms`. */
+  window?: { size: number } | { ms: number };
+  /** No verdict before this many calls in the window. Default 20. */
+  minimumCalls?: number;
+  /** Open when failures / calls reaches this. Default 0.5 (resilience4j). */
+  failureRate?: number;
+  /** A call slower than this counts as slow. Default Infinity (slow-call tripping off). */
+  slowCallMs?: number;
+  /** Open when slow calls / calls reaches this. Default 1 (resilience4j). */
+  slowCallRate?: number;
+  /** First open period; doubles on each trip that follows a failed probe. Default 5 s. */
+  openMs?: number;
+  /** Cap on the open period. Default 60 s. */
+  maxOpenMs?: number;
+  /** Probe calls let through when half-open; all must succeed to close. Default 3. */
+  halfOpenCalls?: number;
+  /** Which errors count as failures. Default: UNAVAILABLE, INTERNAL, DEADLINE_EXCEEDED, UNKNOWN, DATA_LOSS. */
+  isFailure?: FailureClassifier;
+  clock?: Clock;
+}
+
+export interface BreakEvent {
+  /** The endpoint's instance id, for endpoint breakers. */
+  instance?: string;
+  calls: number;
+  failureRate: number;
+  slowCallRate: number;
+  /** How long it stays open before probing. */
+  openMs: number;
+}
+export interface BreakerStateEvent {
+  instance?: string;
+}
+
+export interface BreakerEvents {
+  readonly onBreak: Event<BreakEvent>;
+  readonly onHalfOpen: Event<BreakerStateEvent>;
+  readonly onReset: Event<BreakerStateEvent>;
+}
+
+interface Emitters {
+  break: Emitter<BreakEvent>;
+  halfOpen: Emitter<BreakerStateEvent>;
+  reset: Emitter<BreakerStateEvent>;
+}
+
+function emitters(): Emitters {
+  return { break: createEmitter(), halfOpen: createEmitter(), reset: createEmitter() };
+}
+
+function eventsOf(e: Emitters): BreakerEvents {
+  return { onBreak: e.break.event, onHalfOpen: e.halfOpen.event, onReset: e.reset.event };
+}
+
+/**
+ * The state machine, shared by the service and endpoint breakers. `acquire` hands out a
+ * token naming the state generation; outcomes of calls admitted in an earlier generation
+ * (before a trip or a reset) are dropped, so a slow straggler cannot close a breaker.
+ */
+export class CircuitBreaker {
+  state: BreakerState = 'closed';
+  private generation = 0;
+  private readonly window: OutcomeWindow;
+  private openUntil = 0;
+  private trips = 0;
+  private probesIssued = 0;
+  private probesPassed = 0;
+  private readonly minimumCalls: number;
+  private readonly failureRate: number;
+  private readonly slowCallRate: number;
+  private readonly openMs: number;
+  private readonly maxOpenMs: number;
+  private readonly halfOpenCalls: number;
+  readonly slowCallMs: number;
+  readonly now: () => number;
+
+  constructor(
+    options: BreakerOptions,
+    private readonly emit: Emitters,
+    private readonly instance?: string,
+  ) {
+    this.now = (options.clock ?? systemClock).now;
+    const w = options.window ?? { size: 100 };
+    this.window = 'ms' in w ? timeWindow(w.ms, this.now) : countWindow(w.size);
+    this.minimumCalls = options.minimumCalls ?? 20;
+    this.failureRate = options.failureRate ?? 0.5;
+    this.slowCallRate = options.slowCallRate ?? 1;
+    this.slowCallMs = options.slowCallMs ?? Number.POSITIVE_INFINITY;
+    this.openMs = options.openMs ?? 5_000;
+    this.maxOpenMs = options.maxOpenMs ?? 60_000;
+    this.halfOpenCalls = options.halfOpenCalls ?? 3;
+    if (!(this.minimumCalls >= 1)) throw new RangeError('breaker: minimumCalls must be >= 1');
+    if (!(this.failureRate > 0 && this.failureRate <= 1))
+      throw new RangeError('breaker: failureRate in (0, 1]');
+    if (!(this.slowCallRate > 0 && this.slowCallRate <= 1))
+      throw new RangeError('breaker: slowCallRate in (0, 1]');
+    if (!(this.openMs > 0 && this.maxOpenMs >= this.openMs))
+      throw new RangeError('breaker: need 0 < openMs <= maxOpenMs');
+    if (!(Number.isInteger(this.halfOpenCalls) && this.halfOpenCalls >= 1))
+      throw new RangeError('breaker: halfOpenCalls must be an integer >= 1');
+  }
+
+  /** Ms until an open breaker lets probes through; 0 otherwise. */
+  get retryAfterMs(): number {
+    return this.state === 'open' ? Math.max(0, this.openUntil - this.now()) : 0;
+  }
+
+  /** Moves an open breaker whose wait has passed to half-open. */
+  poll(): BreakerState {
+    if (this.state === 'open' && this.now() >= this.openUntil) {
+      this.transition('half-open');
+      this.emit.halfOpen.emit({ instance: this.instance });
+    }
+    return this.state;
+  }
+
+  /** A token for one call, or -1 when the call must fail fast. */
+  acquire(): number {
+    if (this.state === 'closed') return this.generation;
+    if (this.poll() === 'open' || this.probesIssued >= this.halfOpenCalls) return -1;
+    this.probesIssued++;
+    return this.generation;
+  }
+
+  /** Reports an admitted call's outcome; `undefined` means neither (cancelled by the caller). */
+  record(token: number, failure: boolean | undefined, durationMs: number): void {
+    if (token !== this.generation) return;
+    const slow = durationMs >= this.slowCallMs;
+    if (this.state === 'half-open') {
+      if (failure === undefined) this.probesIssued--;
+      else if (failure || slow) this.trip();
+      else if (++this.probesPassed >= this.halfOpenCalls) {
+        this.trips = 0;
+        this.transition('closed');
+        this.emit.reset.emit({ instance: this.instance });
+      }
+      return;
+    }
+    if (failure === undefined) return;
+    const w = this.window;
+    w.add(failure, slow);
+    const calls = w.calls;
+    if (calls < this.minimumCalls) return;
+    if (w.failures / calls >= this.failureRate || w.slow / calls >= this.slowCallRate) this.trip();
+  }
+
+  private trip(): void {
+    const w = this.window;
+    const calls = w.calls;
+    // Read the figures before the transition clears the window; a failed probe has none.
+    const failureRate = calls ? w.failures / calls : 1;
+    const slowCallRate = calls ? w.slow / calls : 0;
+    const wait = Math.min(this.maxOpenMs, this.openMs * 2 ** Math.min(this.trips, 30));
+    this.trips++;
+    this.openUntil = this.now() + wait;
+    this.transition('open');
+    this.emit.break.emit({ instance: this.instance, calls, failureRate, slowCallRate, openMs: wait });
+  }
+
+  private transition(to: BreakerState): void {
+    this.state = to;
+    this.generation++;
+    this.probesIssued = this.probesPassed = 0;
+    this.window.reset();
+  }
+}
+
+/** Failure, success, or neither: a caller's own cancellation and inner local refusals say nothing about health. */
+function classify(err: unknown, signal: AbortSignal, isFailureFn: FailureClassifier): boolean | undefined {
+  if (signal.aborted && err instanceof RpcError && err.code === 'CANCELLED') return undefined;
+  if (isLocalRejection(err)) return undefined;
+  return isFailureFn(err);
+}
+
+function guard(breaker: CircuitBreaker, isFailureFn: FailureClassifier, refuse: () => RpcError): Filter {
+  return async (req, ctx, next) => {
+    const token = breaker.acquire();
+    if (token < 0) throw refuse();
+    const start = breaker.now();
+    try {
+      const res = await next(req, ctx);
+      breaker.record(token, false, breaker.now() - start);
+      return res;
+    } catch (err) {
+      breaker.record(token, classify(err, ctx.signal, isFailureFn), breaker.now() - start);
+      throw err;
+    }
+  };
+}
+
+export type CircuitBreakerFilter = Filter &
+  BreakerEvents & { readonly state: BreakerState; isOpen(): boolean; readonly breaker: CircuitBreaker };
+
+/** A service-level breaker: while open, calls fail fast with UNAVAILABLE (never processed). */
+export function circuitBreaker(options: BreakerOptions = {}): CircuitBreakerFilter {
+  const e = emitters();
+  const breaker = new CircuitBreaker(options, e);
+  const filter = guard(breaker, options.isFailure ?? isFailure, () =>
+    rejection('UNAVAILABLE', 'breaker', `circuit open; retry in ${Math.ceil(breaker.retryAfterMs)} ms`),
+  );
+  const withState = Object.defineProperty(filter, 'state', { get: () => breaker.poll() });
+  return Object.assign(withState, eventsOf(e), {
+    isOpen: () => breaker.poll() === 'open',
+    breaker,
+  }) as CircuitBreakerFilter;
+}
+
+export type EndpointBreakerFactory = EndpointFilterFactory & BreakerEvents;
+
+/**
+ * A breaker per endpoint. While open the endpoint is `ejected`, so balancers skip it; a
+ * timer wakes it to half-open (`open` again) when the wait ends, since an ejected endpoint
+ * receives no calls that could do it. Calls that still reach an open or saturated
+ * half-open breaker fail with UNAVAILABLE naming the instance, so retry goes elsewhere.
+ */
+export function endpointBreaker(options: BreakerOptions = {}): EndpointBreakerFactory {
+  const e = emitters();
+  const clock = options.clock ?? systemClock;
+  const classifier = options.isFailure ?? isFailure;
+  const factory: EndpointFilterFactory = (endpoint) => {
+    const id = endpoint.instance.id;
+    const own = emitters();
+    const breaker = new CircuitBreaker(options, own, id);
+    let wake: TimerHandle | undefined;
+    own.break.event((ev) => {
+      eject(endpoint, 'breaker');
+      if (wake !== undefined) clock.clearTimeout(wake);
+      wake = unref(clock.setTimeout(() => ((wake = undefined), breaker.poll()), ev.openMs));
+      e.break.emit(ev);
+    });
+    own.halfOpen.event((ev) => {
+      release(endpoint, 'breaker');
+      e.halfOpen.emit(ev);
+    });
+    own.reset.event((ev) => e.reset.emit(ev));
+    return guard(breaker, classifier, () => {
+      const err = rejection('UNAVAILABLE', 'breaker', `circuit open for instance ${id}`);
+      err.instance = id;
+      return err;
+    });
+  };
+  return Object.assign(factory, eventsOf(e));
+}

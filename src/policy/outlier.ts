@@ -1,0 +1,218 @@
+import type { Endpoint, EndpointFilterFactory } from '../client/endpoint-types.js';
+import { RpcError } from '../core/errors.js';
+import { createEmitter, type Event } from '../core/events.js';
+import { type FailureClassifier, isFailure, isLocalRejection } from './classify.js';
+import { type Clock, systemClock, type TimerHandle, unref } from './clock.js';
+import { eject, isEjectedBy, release } from './eject.js';
+
+export interface OutlierOptions {
+  /** Eject after this many failures in a row. Default 5 (Envoy consecutive_5xx). */
+  consecutiveFailures?: number;
+  /** How often success rates are compared and ejections expire. Default 10 s (Envoy interval). */
+  intervalMs?: number;
+  /** Ejection time is this × times ejected. Default 30 s (Envoy base_ejection_time). */
+  baseEjectionMs?: number;
+  /** Cap on one ejection. Default 300 s (Envoy max_ejection_time). */
+  maxEjectionMs?: number;
+  /** Share of hosts that may be ejected at once; at least one always may. Default 0.1 (Envoy). */
+  maxEjectedShare?: number;
+  /** Success-rate outlier: below mean − factor × stdev. Default 1.9 (Envoy success_rate_stdev_factor 1900). */
+  stdevFactor?: number;
+  /** Hosts need this many calls in an interval to count. Default 100 (Envoy success_rate_request_volume). */
+  requestVolume?: number;
+  /** Success-rate detection needs this many hosts with enough volume. Default 5 (Envoy). */
+  minimumHosts?: number;
+  /** Hosts without calls or ejection for this long are forgotten. Default 5 min. */
+  forgetAfterMs?: number;
+  isFailure?: FailureClassifier;
+  clock?: Clock;
+}
+
+export interface EjectEvent {
+  instance: string;
+  reason: 'consecutive-failures' | 'success-rate';
+  ejectionMs: number;
+  timesEjected: number;
+  /** For success-rate ejections: this host's rate and the threshold it fell below. */
+  successRate?: number;
+  threshold?: number;
+}
+
+export interface UnejectEvent {
+  instance: string;
+}
+
+export interface OutlierDetector {
+  /** Install among the client's endpoint filters (after the breaker, before load tracking). */
+  readonly filter: EndpointFilterFactory;
+  readonly onEject: Event<EjectEvent>;
+  readonly onUneject: Event<UnejectEvent>;
+  /** Runs one interval's sweep now; the timer calls it, tests may too. */
+  sweep(): void;
+  /** Instance ids ejected now. */
+  ejected(): string[];
+  /** Stops the interval timer and releases every ejection. */
+  dispose(): void;
+}
+
+interface Host {
+  endpoint: Endpoint;
+  consecutive: number;
+  calls: number;
+  successes: number;
+  timesEjected: number;
+  ejectedUntil: number;
+  lastActive: number;
+}
+
+/**
+ * Envoy-style outlier detection shared by all endpoints of one client: an instance is
+ * ejected after consecutive failures, or when its success rate over an interval falls
+ * well below its peers'. Ejections grow with each repeat and wear off while the host
+ * stays healthy, and never take out more than a set share of the fleet.
+ */
+export function outlierDetection(options: OutlierOptions = {}): OutlierDetector {
+  const consecutiveLimit = options.consecutiveFailures ?? 5;
+  const intervalMs = options.intervalMs ?? 10_000;
+  const baseMs = options.baseEjectionMs ?? 30_000;
+  const maxMs = options.maxEjectionMs ?? 300_000;
+  const maxShare = options.maxEjectedShare ?? 0.1;
+  const stdevFactor = options.stdevFactor ?? 1.9;
+  const volume = options.requestVolume ?? 100;
+  const minimumHosts = options.minimumHosts ?? 5;
+  const forgetAfterMs = options.forgetAfterMs ?? 300_000;
+  const classifier = options.isFailure ?? isFailure;
+  const clock = options.clock ?? systemClock;
+  if (!(consecutiveLimit >= 1 && intervalMs > 0 && baseMs > 0 && maxMs >= baseMs))
+    throw new RangeError('outlierDetection: invalid counts or durations');
+  if (!(maxShare >= 0 && maxShare <= 1)) throw new RangeError('outlierDetection: maxEjectedShare in [0, 1]');
+
+  const hosts = new Map<string, Host>();
+  const ejects = createEmitter<EjectEvent>();
+  const unejects = createEmitter<UnejectEvent>();
+  let timer: TimerHandle | undefined;
+  let ejectedCount = 0;
+
+  const schedule = () => {
+    if (timer === undefined) timer = unref(clock.setTimeout(tick, intervalMs));
+  };
+  const tick = () => {
+    timer = undefined;
+    sweep();
+    if (hosts.size > 0) schedule();
+  };
+
+  const mayEject = () => ejectedCount < Math.max(1, Math.floor(hosts.size * maxShare));
+
+  const doEject = (host: Host, event: Omit<EjectEvent, 'instance' | 'ejectionMs' | 'timesEjected'>) => {
+    if (host.ejectedUntil > 0 || !mayEject()) return;
+    host.timesEjected++;
+    const ms = Math.min(maxMs, baseMs * host.timesEjected);
+    host.ejectedUntil = clock.now() + ms;
+    host.consecutive = 0;
+    ejectedCount++;
+    eject(host.endpoint, 'outlier');
+    ejects.emit({
+      instance: host.endpoint.instance.id,
+      ejectionMs: ms,
+      timesEjected: host.timesEjected,
+      ...event,
+    });
+  };
+
+  const unEject = (host: Host) => {
+    host.ejectedUntil = 0;
+    ejectedCount--;
+    release(host.endpoint, 'outlier');
+    unejects.emit({ instance: host.endpoint.instance.id });
+  };
+
+  function sweep(): void {
+    const now = clock.now();
+    const rates: { host: Host; rate: number }[] = [];
+    for (const [id, host] of hosts) {
+      if (host.ejectedUntil > 0) {
+        if (now >= host.ejectedUntil) unEject(host);
+      } else if (host.timesEjected > 0 && host.calls > 0 && host.consecutive === 0) {
+        // A healthy interval wears one ejection off the multiplier (Envoy does the same).
+        host.timesEjected--;
+      }
+      if (host.calls > 0) host.lastActive = now;
+      else if (host.ejectedUntil === 0 && now - host.lastActive >= forgetAfterMs) {
+        hosts.delete(id);
+        continue;
+      }
+      if (host.calls >= volume && host.ejectedUntil === 0)
+        rates.push({ host, rate: host.successes / host.calls });
+      host.calls = host.successes = 0;
+    }
+    if (rates.length < minimumHosts) return;
+    let sum = 0;
+    for (const r of rates) sum += r.rate;
+    const mean = sum / rates.length;
+    let sq = 0;
+    for (const r of rates) sq += (r.rate - mean) ** 2;
+    const threshold = mean - stdevFactor * Math.sqrt(sq / rates.length);
+    // Worst first, so the share cap keeps the clearest outliers.
+    rates.sort((a, b) => a.rate - b.rate);
+    for (const r of rates) {
+      if (r.rate >= threshold) break;
+      doEject(r.host, { reason: 'success-rate', successRate: r.rate, threshold });
+    }
+  }
+
+  const record = (host: Host, failure: boolean) => {
+    host.calls++;
+    if (!failure) {
+      host.successes++;
+      host.consecutive = 0;
+    } else if (++host.consecutive >= consecutiveLimit) {
+      doEject(host, { reason: 'consecutive-failures' });
+    }
+  };
+
+  const filter: EndpointFilterFactory = (endpoint) => {
+    const id = endpoint.instance.id;
+    const host: Host = {
+      endpoint,
+      consecutive: 0,
+      calls: 0,
+      successes: 0,
+      timesEjected: 0,
+      ejectedUntil: 0,
+      lastActive: clock.now(),
+    };
+    const previous = hosts.get(id);
+    if (previous && previous.ejectedUntil > 0) unEject(previous);
+    hosts.set(id, host);
+    schedule();
+    return async (req, ctx, next) => {
+      try {
+        const res = await next(req, ctx);
+        record(host, false);
+        return res;
+      } catch (err) {
+        const cancelled = ctx.signal.aborted && err instanceof RpcError && err.code === 'CANCELLED';
+        if (!cancelled && !isLocalRejection(err)) record(host, classifier(err));
+        throw err;
+      }
+    };
+  };
+
+  return {
+    filter,
+    onEject: ejects.event,
+    onUneject: unejects.event,
+    sweep,
+    ejected: () =>
+      [...hosts.values()]
+        .filter((h) => isEjectedBy(h.endpoint, 'outlier'))
+        .map((h) => h.endpoint.instance.id),
+    dispose() {
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+      for (const host of hosts.values()) if (host.ejectedUntil > 0) unEject(host);
+      hosts.clear();
+    },
+  };
+}
