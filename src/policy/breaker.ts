@@ -237,7 +237,12 @@ export function endpointBreaker(options: BreakerOptions = {}): EndpointBreakerFa
     own.break.event((ev) => {
       eject(endpoint, 'breaker');
       if (wake !== undefined) clock.clearTimeout(wake);
-      wake = unref(clock.setTimeout(() => ((wake = undefined), breaker.poll()), ev.openMs));
+      wake = unref(
+        clock.setTimeout(() => {
+          wake = undefined;
+          breaker.poll();
+        }, ev.openMs),
+      );
       e.break.emit(ev);
     });
     own.halfOpen.event((ev) => {

@@ -71,3 +71,10 @@ export function shouldRetry(err: RpcError, idempotent: boolean): boolean {
     (err.instance !== undefined || !isLocalRejection(err))
   );
 }
+
+/** A call refused by a limiting policy (bulkhead, rate limit, adaptive limit, throttle). */
+export interface ShedEvent {
+  method: string;
+  policy: string;
+  reason: string;
+}

@@ -1,0 +1,119 @@
+import { RpcError } from '../core/errors.js';
+import { createEmitter, type Event } from '../core/events.js';
+import type { Filter } from '../core/service.js';
+import { rejection, type ShedEvent } from './classify.js';
+import { abortError, type Clock, systemClock, type TimerHandle } from './clock.js';
+
+export interface BulkheadOptions {
+  /** Calls running at once. */
+  maxConcurrent: number;
+  /** Calls waiting for a slot; beyond it calls are rejected at once. Default 0. */
+  maxQueue?: number;
+  clock?: Clock;
+}
+
+export type BulkheadFilter = Filter & {
+  readonly onShed: Event<ShedEvent>;
+  readonly active: number;
+  readonly queued: number;
+};
+
+interface Waiter {
+  grant(): void;
+  next: Waiter | undefined;
+  gone: boolean;
+}
+
+/**
+ * Isolates a dependency: at most `maxConcurrent` calls run, `maxQueue` more wait in FIFO
+ * order, the rest fail at once with RESOURCE_EXHAUSTED (never processed, so safe to retry
+ * elsewhere). A waiter leaves the queue when its call is cancelled or its deadline passes.
+ * The same Filter serves client and server.
+ */
+export function bulkhead(options: BulkheadOptions): BulkheadFilter {
+  const { maxConcurrent } = options;
+  const maxQueue = options.maxQueue ?? 0;
+  const clock = options.clock ?? systemClock;
+  if (!(Number.isInteger(maxConcurrent) && maxConcurrent >= 1))
+    throw new RangeError('bulkhead: maxConcurrent must be an integer >= 1');
+  if (!(Number.isInteger(maxQueue) && maxQueue >= 0))
+    throw new RangeError('bulkhead: maxQueue must be an integer >= 0');
+  const shed = createEmitter<ShedEvent>();
+  let active = 0;
+  let queued = 0;
+  let head: Waiter | undefined;
+  let tail: Waiter | undefined;
+
+  const refuse = (method: string, reason: string) => {
+    if (shed.size > 0) shed.emit({ method, policy: 'bulkhead', reason });
+    return rejection('RESOURCE_EXHAUSTED', 'bulkhead', `bulkhead ${reason}`);
+  };
+
+  // Hands a freed slot straight to the oldest live waiter, so a new arrival cannot jump the queue.
+  const releaseSlot = () => {
+    while (head) {
+      const w = head;
+      head = w.next;
+      if (!head) tail = undefined;
+      if (w.gone) continue;
+      queued--;
+      w.grant();
+      return;
+    }
+    active--;
+  };
+
+  const wait = (method: string, deadline: number, signal: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      let timer: TimerHandle | undefined;
+      const leave = (err: RpcError) => {
+        waiter.gone = true;
+        queued--;
+        if (timer !== undefined) clock.clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      };
+      const onAbort = () => leave(abortError(signal));
+      const waiter: Waiter = {
+        next: undefined,
+        gone: false,
+        grant() {
+          if (timer !== undefined) clock.clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      if (tail) tail.next = waiter;
+      else head = waiter;
+      tail = waiter;
+      queued++;
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (deadline !== Number.POSITIVE_INFINITY) {
+        timer = clock.setTimeout(() => {
+          if (shed.size > 0) shed.emit({ method, policy: 'bulkhead', reason: 'deadline in queue' });
+          leave(
+            new RpcError('DEADLINE_EXCEEDED', 'deadline passed waiting in the bulkhead queue', {
+              mayHaveProcessed: false,
+            }),
+          );
+        }, deadline - clock.now());
+      }
+    });
+
+  const filter: Filter = async (req, ctx, next) => {
+    if (active < maxConcurrent) active++;
+    else if (queued >= maxQueue) throw refuse(ctx.method, 'full');
+    else if (ctx.signal.aborted) throw abortError(ctx.signal);
+    else await wait(ctx.method, ctx.deadline, ctx.signal); // the slot is handed over, active already counts it
+    try {
+      return await next(req, ctx);
+    } finally {
+      releaseSlot();
+    }
+  };
+  const out = Object.defineProperties(filter, {
+    active: { get: () => active },
+    queued: { get: () => queued },
+  });
+  return Object.assign(out, { onShed: shed.event }) as BulkheadFilter;
+}
