@@ -1,0 +1,121 @@
+import { type Client, createClient } from '../../client/client.js';
+import { embeddedRegistry } from '../../registry/embedded/client.js';
+import { type RunningRegistry, startRegistry } from '../../registry/embedded/server.js';
+import type { Registry } from '../../registry/registry.js';
+import { type Autoscaler, type AutoscalerLogger, createAutoscaler } from '../autoscaler.js';
+import { type ScaleRules, type Target, targetTracking } from '../policy.js';
+import { type ProcessPool, processPool } from '../process-pool.js';
+import { DemoService } from './demo-service.js';
+
+export interface ElasticFleetOptions {
+  /** Calls one instance serves at once; default 8. */
+  concurrency?: number;
+  /** Work time per call; default 50 ms. */
+  workMs?: number;
+  /** Calls in flight per instance to hold; default 60 % of concurrency. */
+  targetInflight?: number;
+  /** Also hold the instances' p99 latency under this, when given. */
+  targetP99Ms?: number;
+  minReplicas?: number;
+  maxReplicas?: number;
+  /** Autoscaler period; default 1 s. */
+  intervalMs?: number;
+  scaleUp?: ScaleRules;
+  /** Default: 15 s stabilization (the HPA's 300 s is too long for a demo). */
+  scaleDown?: ScaleRules;
+  tolerance?: number;
+  /** Use a running registry instead of starting one. */
+  registryUrl?: string;
+  /** Pause between an instance's deregistration and its GOAWAY; default 500 ms. */
+  deregisterDelayMs?: number;
+  stdout?: 'inherit' | 'ignore';
+  logger?: AutoscalerLogger;
+}
+
+export interface ElasticFleet {
+  readonly registryUrl: string;
+  /** The embedded registry server, when this fleet started it. */
+  readonly registryServer?: RunningRegistry;
+  /** A registry client (discovery for callers, signals for the autoscaler). */
+  readonly registry: Registry;
+  readonly pool: ProcessPool;
+  readonly autoscaler: Autoscaler;
+  /** A client of the demo service that finds instances through the registry. */
+  readonly client: Client<typeof DemoService>;
+  /** Stops the autoscaler, drains every instance, stops the registry it started. */
+  close(): Promise<void>;
+}
+
+const WORKER = new URL('./demo-worker.ts', import.meta.url);
+
+/**
+ * The whole elastic loop on one machine: embedded registry, a process pool of demo
+ * instances with a fixed capacity each, the autoscaler tracking in-flight calls, and a
+ * client. The demo command, the benchmark and the end-to-end test start it.
+ */
+export async function startElasticFleet(options: ElasticFleetOptions = {}): Promise<ElasticFleet> {
+  const concurrency = options.concurrency ?? 8;
+  const minReplicas = options.minReplicas ?? 1;
+  const registryServer = options.registryUrl
+    ? undefined
+    : await startRegistry({
+        leaseTtlMs: 5_000,
+        renewIntervalMs: 1_000,
+        selfPreservation: false,
+        warmupMs: 0,
+      });
+  const registryUrl = options.registryUrl ?? registryServer!.url;
+  const registry = embeddedRegistry({ url: registryUrl });
+  const pool = processPool({
+    module: WORKER,
+    registryUrl,
+    env: {
+      DEMO_CONCURRENCY: String(concurrency),
+      DEMO_WORK_MS: String(options.workMs ?? 50),
+      DEMO_DEREGISTER_DELAY_MS: String(options.deregisterDelayMs ?? 500),
+    },
+    stdout: options.stdout ?? 'ignore',
+  });
+  const targets: Target[] = [{ signal: 'inflight', target: options.targetInflight ?? concurrency * 0.6 }];
+  if (options.targetP99Ms !== undefined) targets.push({ signal: 'p99Ms', target: options.targetP99Ms });
+  const autoscaler = createAutoscaler({
+    service: DemoService,
+    registry,
+    scaler: pool,
+    intervalMs: options.intervalMs ?? 1_000,
+    policy: targetTracking({
+      targets,
+      minReplicas,
+      maxReplicas: options.maxReplicas ?? 8,
+      ...(options.tolerance === undefined ? {} : { tolerance: options.tolerance }),
+      ...(options.scaleUp ? { scaleUp: options.scaleUp } : {}),
+      scaleDown: options.scaleDown ?? { stabilizationMs: 15_000 },
+    }),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  const client = createClient(DemoService, { registry });
+  const close = async () => {
+    await autoscaler.stop();
+    await client.close();
+    await pool.close();
+    await registry.close();
+    await registryServer?.close();
+  };
+  try {
+    await pool.scaleTo(minReplicas);
+    await pool.whenReady(minReplicas);
+    autoscaler.start();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return {
+    registryUrl,
+    ...(registryServer ? { registryServer } : {}),
+    registry,
+    pool,
+    autoscaler,
+    client,
+    close,
+  };
+}
