@@ -1,0 +1,134 @@
+import { type CallContext, NEVER_ABORTED, withContext } from '../core/context.js';
+import { RpcError } from '../core/errors.js';
+import { createEmitter, type Event } from '../core/events.js';
+import type { Filter } from '../core/service.js';
+import { type RetryBudget, retryBudget } from './budget.js';
+import { abortError, type Clock, systemClock, type TimerHandle } from './clock.js';
+import { LatencyTracker } from './latency.js';
+import { withPickSink } from './pick-sink.js';
+
+export interface HedgeOptions {
+  /** Latency percentile after which a backup is sent. Default 0.95. */
+  percentile?: number;
+  /** Successful latencies the percentile is taken over. Default 1000. */
+  windowSize?: number;
+  /** Samples needed before the percentile is trusted. Default 100. */
+  minSamples?: number;
+  /** Delay used until then. Default 50 ms. */
+  initialDelayMs?: number;
+  /** Floor on the delay, so a fast service is not hedged on noise. Default 2 ms. */
+  minDelayMs?: number;
+  /** Backups per call. Default 1. */
+  maxHedges?: number;
+  /** Default: 10 % of calls plus 1 per second over 10 s; `false` for none. */
+  budget?: RetryBudget | false;
+  clock?: Clock;
+}
+
+export interface HedgeEvent {
+  method: string;
+  attempt: number;
+  delayMs: number;
+  /** Instances the backup avoids (those already tried). */
+  avoid: string[];
+}
+
+export type HedgeFilter = Filter & { readonly onHedge: Event<HedgeEvent>; readonly delayMs: number };
+
+const LOST = () => new RpcError('CANCELLED', 'another hedged attempt answered first');
+
+/**
+ * Hedged requests ("The Tail at Scale"): when an idempotent call has not answered within
+ * the tracked latency percentile, send a backup to another instance; the first success
+ * wins and the others are cancelled through their signals. A fast failure is returned as
+ * is (that is retry's business, not hedging's). Non-idempotent calls pass straight through.
+ */
+export function hedge(options: HedgeOptions = {}): HedgeFilter {
+  const clock = options.clock ?? systemClock;
+  const tracker = new LatencyTracker(options.windowSize ?? 1000, options.percentile ?? 0.95);
+  const minSamples = options.minSamples ?? 100;
+  const initialDelayMs = options.initialDelayMs ?? 50;
+  const minDelayMs = options.minDelayMs ?? 2;
+  const maxHedges = options.maxHedges ?? 1;
+  if (!(Number.isInteger(maxHedges) && maxHedges >= 1))
+    throw new RangeError('hedge: maxHedges must be an integer >= 1');
+  const budget =
+    options.budget === false
+      ? undefined
+      : (options.budget ?? retryBudget({ percent: 0.1, minPerSecond: 1, clock }));
+  const hedged = createEmitter<HedgeEvent>();
+
+  const delay = () => (tracker.samples < minSamples ? initialDelayMs : Math.max(minDelayMs, tracker.value()));
+
+  const filter: Filter = (req, ctx, next) => {
+    if (!ctx.idempotent) return next(req, ctx);
+    if (ctx.signal.aborted) return Promise.reject(abortError(ctx.signal));
+    budget?.deposit();
+    return new Promise((resolve, reject) => {
+      const controllers: AbortController[] = [];
+      const tried = new Set(ctx.avoid);
+      let failed = 0;
+      let settled = false;
+      let timer: TimerHandle | undefined;
+      const wait = delay();
+
+      const finish = (winner?: AbortController) => {
+        settled = true;
+        if (timer !== undefined) clock.clearTimeout(timer);
+        ctx.signal.removeEventListener('abort', onAbort);
+        for (const c of controllers) if (c !== winner) c.abort(LOST());
+      };
+      const onAbort = () => {
+        if (settled) return;
+        finish();
+        reject(abortError(ctx.signal));
+      };
+
+      const launch = (n: number) => {
+        const controller = new AbortController();
+        controllers.push(controller);
+        const signal =
+          ctx.signal === NEVER_ABORTED ? controller.signal : AbortSignal.any([ctx.signal, controller.signal]);
+        const patch: Partial<CallContext> = { signal, attempt: ctx.attempt + n };
+        if (n > 0) patch.avoid = new Set(tried);
+        const attemptCtx = withPickSink(withContext(ctx, patch), (id) => tried.add(id));
+        const start = clock.now();
+        next(req, attemptCtx).then(
+          (res) => {
+            tracker.record(clock.now() - start);
+            if (settled) return;
+            finish(controller);
+            resolve(res);
+          },
+          (err) => {
+            if (settled) return;
+            // Every attempt launched so far has failed and no backup is due: give up with this one.
+            if (++failed === controllers.length) {
+              finish();
+              reject(err);
+            }
+          },
+        );
+      };
+
+      const arm = () => {
+        timer = clock.setTimeout(() => {
+          timer = undefined;
+          if (settled || clock.now() >= ctx.deadline) return;
+          if (budget && !budget.tryWithdraw()) return;
+          const n = controllers.length;
+          if (hedged.size > 0)
+            hedged.emit({ method: ctx.method, attempt: ctx.attempt + n, delayMs: wait, avoid: [...tried] });
+          launch(n);
+          if (n < maxHedges) arm();
+        }, wait);
+      };
+
+      if (ctx.signal !== NEVER_ABORTED) ctx.signal.addEventListener('abort', onAbort, { once: true });
+      launch(0);
+      if (!settled) arm();
+    });
+  };
+  const out = Object.defineProperty(filter, 'delayMs', { get: delay });
+  return Object.assign(out, { onHedge: hedged.event }) as HedgeFilter;
+}
