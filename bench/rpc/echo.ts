@@ -23,6 +23,17 @@ export interface RpcBenchOptions {
   out: string | undefined;
   /** Directory for --cpu-prof profiles of the server and client processes. */
   profileDir: string | undefined;
+  /** Scheduling priority (nice value, -20..19) for the server and client processes. */
+  priority: number | undefined;
+}
+
+export interface MeasuredRun extends ClosedLoopResult {
+  /** CPU time of the server process in the measured window. */
+  serverCpuMs: number;
+  /** Client plus server CPU time per completed call: robust to other load on the machine. */
+  cpuUsPerRequest: number;
+  /** 1-minute load average when the run started (other work on the machine skews req/s). */
+  loadAverage: number;
 }
 
 export interface RpcRow {
@@ -31,7 +42,8 @@ export interface RpcRow {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  runs: ClosedLoopResult[];
+  cpuUsPerRequest: number;
+  runs: MeasuredRun[];
 }
 
 /** Reads options from flags (`--seconds=5`) and environment (`BENCH_SECONDS=5`); flags win. */
@@ -59,11 +71,12 @@ export function parseOptions(argv: readonly string[], env = process.env): RpcBen
   return {
     systems,
     concurrencies: (list('concurrency') ?? ['1', '64']).map(Number),
-    warmupSeconds: num('warmup', quick ? 0.5 : 2),
+    warmupSeconds: num('warmup', quick ? 0.5 : 3),
     seconds: num('seconds', quick ? 1 : 5),
     repeat: Math.round(num('repeat', 1)),
     // A quick smoke run must not overwrite the committed results.
     out: out ?? (quick ? undefined : join(repo, 'bench/results/rpc.json')),
+    priority: flag('priority') === undefined ? undefined : Number(flag('priority')),
     profileDir: flag('profile') === 'true' ? join(repo, 'bench/profiles') : flag('profile'),
   };
 }
@@ -73,23 +86,30 @@ async function measure(
   concurrency: number,
   options: RpcBenchOptions,
   tag: string,
-): Promise<ClosedLoopResult> {
+): Promise<MeasuredRun> {
+  // One directory per process: the tsx loader thread writes a profile of its own beside the
+  // main thread's (the larger file).
   const prof = (role: string) =>
     options.profileDir
-      ? [
-          '--cpu-prof',
-          `--cpu-prof-dir=${join(options.profileDir, `${system}-c${concurrency}${tag}`)}`,
-          `--cpu-prof-name=${role}.cpuprofile`,
-        ]
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(options.profileDir, `${system}-c${concurrency}${tag}`, role)}`]
       : [];
-  const server = forkTs<ServerEvent>(join(here, 'servers', serverScript(system)), prof('server'));
+  const server = forkTs<ServerEvent>(
+    join(here, 'servers', serverScript(system)),
+    prof('server'),
+    options.priority,
+  );
   let load: ReturnType<typeof forkTs<LoadEvent>> | undefined;
   try {
     const { port } = await server.next(
       (m): m is Extract<ServerEvent, { type: 'ready' }> => m.type === 'ready',
       30_000,
     );
-    load = forkTs<LoadEvent>(join(here, 'load-process.ts'), prof('client'));
+    load = forkTs<LoadEvent>(join(here, 'load-process.ts'), prof('client'), options.priority);
+    // The server's CPU time is sampled when the client opens and closes the measured window.
+    const serverCpu: number[] = [];
+    server.process.on('message', (m: ServerEvent) => m.type === 'cpu' && serverCpu.push(m.cpuMs));
+    load.process.on('message', (m: LoadEvent) => m.type === 'window' && server.process.send({ type: 'cpu' }));
+    const loadAverage = Math.round(loadavg()[0]! * 100) / 100;
     load.process.send({
       type: 'start',
       system,
@@ -103,10 +123,16 @@ async function measure(
       (m): m is Extract<LoadEvent, { type: 'result' }> => m.type === 'result',
       budget,
     );
-    return result;
+    // The server answers the closing sample over IPC; give that message a moment to land.
+    for (let i = 0; i < 100 && serverCpu.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    const serverCpuMs = serverCpu.length === 2 ? serverCpu[1]! - serverCpu[0]! : Number.NaN;
+    const cpuUsPerRequest = ((result.clientCpuMs + serverCpuMs) * 1000) / result.requests;
+    return { ...result, serverCpuMs, cpuUsPerRequest, loadAverage };
   } finally {
-    await load?.stop({ type: 'stop' });
-    await server.stop({ type: 'stop' });
+    // Writing a profile of a busy process takes a while: give it time before killing.
+    const grace = options.profileDir ? 60_000 : 5_000;
+    await load?.stop({ type: 'stop' }, grace);
+    await server.stop({ type: 'stop' }, grace);
   }
 }
 
@@ -143,20 +169,31 @@ export function renderTable(rows: readonly RpcRow[]): string {
       thousands(r.requestsPerSecond),
       fixed(r.p50Ms, 3),
       fixed(r.p99Ms, 3),
+      fixed(r.cpuUsPerRequest, 1),
       plain ? fixed(r.requestsPerSecond / plain.requestsPerSecond, 2) : '–',
       plain ? fixed(r.p50Ms / plain.p50Ms, 2) : '–',
       grpc ? fixed(r.requestsPerSecond / grpc.requestsPerSecond, 2) : '–',
     ];
   });
   return formatTable(
-    ['system', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'req/s ÷ plain', 'p50 ÷ plain', 'req/s ÷ grpc'],
+    [
+      'system',
+      'conc',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'CPU µs/req',
+      'req/s ÷ plain',
+      'p50 ÷ plain',
+      'req/s ÷ grpc',
+    ],
     body,
   );
 }
 
 /** Unary echo: Tensile (JSON, MessagePack) against a hand-written socket and grpc-js. */
 export async function run(options: RpcBenchOptions = parseOptions([])): Promise<RpcRow[]> {
-  const runs = new Map<string, ClosedLoopResult[]>();
+  const runs = new Map<string, MeasuredRun[]>();
   const key = (s: SystemName, c: number) => `${s}@${c}`;
   const total = options.systems.length * options.concurrencies.length * options.repeat;
   let done = 0;
@@ -175,7 +212,8 @@ export async function run(options: RpcBenchOptions = parseOptions([])): Promise<
           process.stderr.write(
             `  [${done}/${total}] ${system.padEnd(16)} c=${String(concurrency).padEnd(3)} ` +
               `${thousands(result.requestsPerSecond).padStart(8)} req/s  p50 ${fixed(result.latencyMs.p50, 3)} ms  ` +
-              `p99 ${fixed(result.latencyMs.p99, 3)} ms${result.errors ? `  errors ${result.errors}` : ''}\n`,
+              `p99 ${fixed(result.latencyMs.p99, 3)} ms  cpu ${fixed(result.cpuUsPerRequest, 1)} µs/req  ` +
+              `load ${result.loadAverage}${result.errors ? `  errors ${result.errors}` : ''}\n`,
           );
         }
       }
@@ -193,6 +231,7 @@ export async function run(options: RpcBenchOptions = parseOptions([])): Promise<
         requestsPerSecond: median(rs.map((r) => r.requestsPerSecond)),
         p50Ms: median(rs.map((r) => r.latencyMs.p50)),
         p99Ms: median(rs.map((r) => r.latencyMs.p99)),
+        cpuUsPerRequest: median(rs.map((r) => r.cpuUsPerRequest)),
         runs: rs,
       });
     }

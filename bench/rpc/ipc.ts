@@ -1,15 +1,22 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { ClosedLoopOptions, ClosedLoopResult } from './load.js';
 import type { SystemName } from './payload.js';
 
 /** Parent → server process. */
-export type ServerCommand = { type: 'stop' };
-/** Server process → parent. */
-export type ServerEvent = { type: 'ready'; port: number } | { type: 'error'; message: string };
+export type ServerCommand = { type: 'stop' } | { type: 'cpu' };
+/** Server process → parent. `cpu` answers the command of that name: CPU time used so far. */
+export type ServerEvent =
+  | { type: 'ready'; port: number }
+  | { type: 'cpu'; cpuMs: number }
+  | { type: 'error'; message: string };
 /** Parent → load process. */
 export type LoadCommand = { type: 'start'; system: SystemName; port: number } & ClosedLoopOptions;
 /** Load process → parent. */
-export type LoadEvent = { type: 'result'; result: ClosedLoopResult } | { type: 'error'; message: string };
+export type LoadEvent =
+  | { type: 'window'; edge: 'start' | 'end' }
+  | { type: 'result'; result: ClosedLoopResult }
+  | { type: 'error'; message: string };
 
 const live = new Set<ChildProcess>();
 let hooked = false;
@@ -47,6 +54,7 @@ export interface Child<Out> {
 export function forkTs<Out extends { type: string }>(
   script: string,
   execArgv: readonly string[] = [],
+  priority?: number,
 ): Child<Out> {
   hookExit();
   const child = fork(script, [], {
@@ -54,6 +62,8 @@ export function forkTs<Out extends { type: string }>(
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   live.add(child);
+  // On a shared machine a raised priority keeps other work from skewing the figures (needs root).
+  if (priority !== undefined && child.pid !== undefined) setPriority(child.pid, priority);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   exited.then(() => live.delete(child));
   return {
@@ -111,7 +121,11 @@ export async function serveUntilStopped(
   try {
     const server = await start();
     process.on('message', async (message: ServerCommand) => {
-      if (message.type !== 'stop') return;
+      if (message.type === 'cpu') {
+        const { user, system } = process.cpuUsage();
+        await send({ type: 'cpu', cpuMs: (user + system) / 1000 });
+        return;
+      }
       await Promise.race([server.close(), new Promise((r) => setTimeout(r, 1_000))]);
       process.exit(0);
     });

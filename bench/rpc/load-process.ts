@@ -12,7 +12,11 @@ process.once('message', async (command: LoadCommand) => {
     const reply = (await client.call(PAYLOAD)) as typeof PAYLOAD;
     if (JSON.stringify(reply) !== JSON.stringify(PAYLOAD))
       throw new Error(`echo mismatch: ${JSON.stringify(reply)}`);
-    const result = await runClosedLoop(() => client.call(PAYLOAD), command);
+    const result = await runClosedLoop(
+      () => client.call(PAYLOAD),
+      command,
+      (edge) => void send({ type: 'window', edge }),
+    );
     await Promise.race([client.close(), new Promise((r) => setTimeout(r, 1_000))]);
     await send({ type: 'result', result });
     process.exit(0);

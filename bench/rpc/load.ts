@@ -14,6 +14,8 @@ export interface ClosedLoopResult {
   requestsPerSecond: number;
   latencyMs: LatencySummary;
   errors: number;
+  /** CPU time (user + system) this client process spent in the measured window, in ms. */
+  clientCpuMs: number;
 }
 
 /**
@@ -25,6 +27,8 @@ export interface ClosedLoopResult {
 export async function runClosedLoop(
   call: () => Promise<unknown>,
   options: ClosedLoopOptions,
+  /** Told when the measured window opens and closes (the server's CPU is sampled then). */
+  onWindow: (edge: 'start' | 'end') => void = () => {},
 ): Promise<ClosedLoopResult> {
   const recorder = new LatencyRecorder();
   const start = performance.now();
@@ -32,6 +36,18 @@ export async function runClosedLoop(
   const stopAt = measureFrom + options.durationMs;
   let errors = 0;
   let firstError: unknown;
+  let cpuAtStart = process.cpuUsage();
+  let cpuInWindow: NodeJS.CpuUsage | undefined;
+  const open = () => {
+    cpuAtStart = process.cpuUsage();
+    onWindow('start');
+  };
+  const close = () => {
+    cpuInWindow ??= process.cpuUsage(cpuAtStart);
+    onWindow('end');
+  };
+  const opening = setTimeout(open, options.warmupMs);
+  const closing = setTimeout(close, options.warmupMs + options.durationMs);
 
   const worker = async (): Promise<void> => {
     for (;;) {
@@ -50,7 +66,14 @@ export async function runClosedLoop(
     }
   };
 
-  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  try {
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+  } finally {
+    clearTimeout(opening);
+    clearTimeout(closing);
+  }
+  // The last worker can stop a hair before the closing timer fires.
+  if (!cpuInWindow) close();
   const seconds = options.durationMs / 1000;
   return {
     requests: recorder.count,
@@ -58,5 +81,6 @@ export async function runClosedLoop(
     requestsPerSecond: recorder.count / seconds,
     latencyMs: recorder.summary(),
     errors,
+    clientCpuMs: (cpuInWindow!.user + cpuInWindow!.system) / 1000,
   };
 }
