@@ -185,6 +185,34 @@ describe('tracing over a real connection', () => {
   });
 });
 
+describe('tracing without an SDK', () => {
+  it('adds nothing to untraced calls and passes an incoming trace through unchanged', async () => {
+    const received: Metadata[] = [];
+    const server = createServer().implement(Greeter, {
+      sayHello: async (_input, ctx) => {
+        received.push(ctx.metadata);
+        return { message: 'hi' };
+      },
+      echo: async (x) => x,
+      sleep: async () => ({ aborted: false }),
+      fail: async () => ({}) as never,
+    });
+    cleanup.push(() => server.close({ graceMs: 100 }));
+    const { address } = await server.listen();
+    // No tracer option and no global TracerProvider: the API's no-op tracer.
+    const client = createClient(Greeter, {
+      addresses: [address],
+      filters: [clientTracing()],
+      endpointFilters: [attemptTracing()],
+    });
+    cleanup.push(() => client.close());
+    await client.sayHello({ name: 'x' }, { metadata: { 'x-a': '1' } });
+    const upstream = `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-01`;
+    await client.sayHello({ name: 'x' }, { metadata: { traceparent: upstream } });
+    expect(received).toEqual([{ 'x-a': '1' }, { traceparent: upstream }]);
+  });
+});
+
 describe('tracing with a context manager', () => {
   /** What an SDK's AsyncLocalStorage context manager does, in miniature. */
   function alsContextManager(): ContextManager {

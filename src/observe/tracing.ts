@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   context,
+  isSpanContextValid,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -27,6 +28,9 @@ export interface TracingOptions {
 
 const RPC_SYSTEM = 'tensile';
 
+// Each filter returns early when its span neither records nor carries a valid context: the
+// no-op tracer without an SDK and without an incoming trace, which then costs next to nothing.
+
 /**
  * The Context of each traced call, keyed by the metadata object clientTracing created for it:
  * retries and hedges derive their contexts by spreading, so they keep that object, and the
@@ -51,6 +55,7 @@ export function clientTracing(options: TracingOptions = {}): Filter {
       { kind: SpanKind.CLIENT, attributes: rpcAttributes(ctx) },
       parent,
     );
+    if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return next(req, ctx);
     const spanContext = trace.setSpan(parent, span);
     // A fresh object: the caller's metadata may be shared between calls.
     const metadata = { ...ctx.metadata };
@@ -83,6 +88,7 @@ export function attemptTracing(options: TracingOptions = {}): EndpointFilterFact
     if (zone !== undefined) attributes['tensile.instance.zone'] = zone;
     attributes['tensile.attempt'] = ctx.attempt;
     const span = tracer.startSpan(ctx.method, { kind: SpanKind.CLIENT, attributes }, parent);
+    if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return next(req, ctx);
     const spanContext = trace.setSpan(parent, span);
     const metadata = { ...ctx.metadata };
     propagator.inject(spanContext, metadata, metadataSetter);
@@ -109,6 +115,7 @@ export function serverTracing(options: TracingOptions = {}): Filter {
       attributes['network.peer.port'] = Number(ctx.peer.slice(colon + 1));
     }
     const span = tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes }, parent);
+    if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return next(req, ctx);
     const spanContext = trace.setSpan(parent, span);
     const metadata = { ...ctx.metadata };
     propagator.inject(spanContext, metadata, metadataSetter);

@@ -1,0 +1,134 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { createEmitter } from '../core/events.js';
+import {
+  bindAutoscalerMetrics,
+  bindPolicyMetrics,
+  bindRegistryMetrics,
+  type PolicyEvent,
+  type RegistryEvent,
+  type ScaleEvent,
+} from './event-metrics.js';
+import { parseExposition, sampleValue } from './testing.js';
+
+async function read(registry: Registry) {
+  return parseExposition(await registry.metrics());
+}
+
+describe('bindPolicyMetrics', () => {
+  it('counts retries, give-ups, sheds and ejections and tracks breaker states', async () => {
+    const registry = new Registry();
+    const retry = createEmitter<PolicyEvent & { attempt: number }>();
+    const breaker = createEmitter<PolicyEvent>();
+    const binding = bindPolicyMetrics({ registry, events: [retry.event, breaker.event] });
+    const svc = { rpc_service: 'greeter' };
+    retry.emit({ type: 'retry', service: 'greeter', attempt: 2 });
+    retry.emit({ type: 'retry', service: 'greeter', attempt: 3 });
+    retry.emit({ type: 'give-up', service: 'greeter', attempt: 3 });
+    retry.emit({ type: 'hedge', service: 'greeter', attempt: 1 }); // not ours: ignored
+    breaker.emit({ type: 'break', service: 'greeter', instance: 'a' });
+    breaker.emit({ type: 'eject', service: 'greeter', instance: 'a' });
+    breaker.emit({ type: 'eject', service: 'greeter', instance: 'a' }); // already out
+    breaker.emit({ type: 'eject', service: 'greeter', instance: 'b' });
+    breaker.emit({ type: 'uneject', service: 'greeter', instance: 'b' });
+    breaker.emit({ type: 'shed', service: 'greeter' });
+
+    let { samples, types } = await read(registry);
+    expect(types.get('tensile_retries_total')).toBe('counter');
+    expect(sampleValue(samples, 'tensile_retries_total', svc)).toBe(2);
+    expect(sampleValue(samples, 'tensile_retry_give_ups_total', svc)).toBe(1);
+    expect(sampleValue(samples, 'tensile_shed_calls_total', svc)).toBe(1);
+    expect(sampleValue(samples, 'tensile_ejections_total', svc)).toBe(3);
+    expect(sampleValue(samples, 'tensile_ejected_endpoints', svc)).toBe(1);
+    const breakerOf = (state: string) =>
+      sampleValue(samples, 'tensile_breaker_state', { ...svc, instance: 'a', state });
+    expect([breakerOf('open'), breakerOf('half_open'), breakerOf('closed')]).toEqual([1, 0, 0]);
+
+    breaker.emit({ type: 'half-open', service: 'greeter', instance: 'a' });
+    breaker.emit({ type: 'reset', service: 'greeter', instance: 'a' });
+    ({ samples } = await read(registry));
+    expect([breakerOf('open'), breakerOf('half_open'), breakerOf('closed')]).toEqual([0, 0, 1]);
+    expect(sampleValue(samples, 'tensile_breaker_transitions_total', { ...svc, state: 'open' })).toBe(1);
+    expect(sampleValue(samples, 'tensile_breaker_transitions_total', { ...svc, state: 'closed' })).toBe(1);
+
+    // A second client binding to the same registry adds to the same series.
+    const other = createEmitter<PolicyEvent>();
+    using _second = bindPolicyMetrics({ registry, events: other.event });
+    other.emit({ type: 'retry', service: 'greeter' });
+    binding.dispose();
+    retry.emit({ type: 'retry', service: 'greeter', attempt: 2 });
+    expect(retry.size).toBe(0);
+    ({ samples } = await read(registry));
+    expect(sampleValue(samples, 'tensile_retries_total', svc)).toBe(3);
+    // Disposing takes back what the binding held: its ejection and its breaker's state.
+    expect(sampleValue(samples, 'tensile_ejected_endpoints', svc)).toBe(0);
+    expect(breakerOf('closed')).toBeUndefined();
+  });
+});
+
+describe('bindRegistryMetrics', () => {
+  it('reads instance counts and renewals at scrape time and counts changes', async () => {
+    const registry = new Registry();
+    let instances = [
+      { service: 'a', status: 'UP' },
+      { service: 'a', status: 'UP' },
+      { service: 'a', status: 'STARTING' },
+      { service: 'b', status: 'UP' },
+    ];
+    let renewals = 10;
+    const events = createEmitter<RegistryEvent>();
+    const binding = bindRegistryMetrics({
+      registry,
+      instances: () => instances,
+      renewals: () => renewals,
+      events: events.event,
+    });
+    events.emit({ type: 'register', service: 'a' });
+    events.emit({ type: 'expire', service: 'b' });
+    events.emit({ type: 'renew', service: 'a' });
+
+    let { samples, types } = await read(registry);
+    expect(types.get('tensile_registry_lease_renewals_total')).toBe('counter');
+    expect(sampleValue(samples, 'tensile_registry_instances', { service: 'a', status: 'UP' })).toBe(2);
+    expect(sampleValue(samples, 'tensile_registry_instances', { service: 'a', status: 'STARTING' })).toBe(1);
+    expect(sampleValue(samples, 'tensile_registry_lease_renewals_total')).toBe(11);
+    expect(sampleValue(samples, 'tensile_registry_changes_total', { service: 'b', type: 'expire' })).toBe(1);
+
+    instances = [{ service: 'b', status: 'UP' }];
+    renewals = 25;
+    ({ samples } = await read(registry));
+    expect(
+      sampleValue(samples, 'tensile_registry_instances', { service: 'a', status: 'UP' }),
+    ).toBeUndefined();
+    expect(sampleValue(samples, 'tensile_registry_instances', { service: 'b', status: 'UP' })).toBe(1);
+    expect(sampleValue(samples, 'tensile_registry_lease_renewals_total')).toBe(26);
+
+    binding.dispose();
+    ({ samples } = await read(registry));
+    expect(
+      sampleValue(samples, 'tensile_registry_instances', { service: 'b', status: 'UP' }),
+    ).toBeUndefined();
+  });
+});
+
+describe('bindAutoscalerMetrics', () => {
+  it('reports current and desired replicas from state or from the last decision', async () => {
+    const registry = new Registry();
+    const state = { current: () => 3, desired: () => 5 };
+    using _pulled = bindAutoscalerMetrics({ registry, service: 'api', state });
+    const decisions = createEmitter<ScaleEvent & { reason: string }>();
+    using _pushed = bindAutoscalerMetrics({ registry, decisions: decisions.event });
+    decisions.emit({ service: 'worker', current: 2, desired: 4, reason: 'p99 above target' });
+    decisions.emit({ service: 'worker', current: 4, desired: 4, reason: 'within tolerance' });
+    decisions.emit({ service: 'worker', current: 4, desired: 1, direction: 'down', reason: 'idle' });
+
+    const { samples } = await read(registry);
+    expect(sampleValue(samples, 'tensile_autoscaler_current_replicas', { service: 'api' })).toBe(3);
+    expect(sampleValue(samples, 'tensile_autoscaler_desired_replicas', { service: 'api' })).toBe(5);
+    expect(sampleValue(samples, 'tensile_autoscaler_current_replicas', { service: 'worker' })).toBe(4);
+    expect(sampleValue(samples, 'tensile_autoscaler_desired_replicas', { service: 'worker' })).toBe(1);
+    const decided = (direction: string) =>
+      sampleValue(samples, 'tensile_autoscaler_decisions_total', { service: 'worker', direction });
+    expect([decided('up'), decided('none'), decided('down')]).toEqual([1, 1, 1]);
+  });
+});

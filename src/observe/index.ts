@@ -1,0 +1,35 @@
+export {
+  type AutoscalerMetricsOptions,
+  bindAutoscalerMetrics,
+  bindPolicyMetrics,
+  bindRegistryMetrics,
+  type PolicyEvent,
+  type PolicyMetricsOptions,
+  type RegistryEvent,
+  type RegistryMetricsOptions,
+  type ScaleEvent,
+} from './event-metrics.js';
+export {
+  type ConsoleLoggerOptions,
+  consoleLogger,
+  type LogFn,
+  type Logger,
+  type LogLevel,
+  silentLogger,
+} from './logger.js';
+export { memoryTracer, type RecordedSpan } from './memory-tracer.js';
+export {
+  type CallMetricsOptions,
+  clientMetrics,
+  DEFAULT_DURATION_BUCKETS,
+  serverMetrics,
+} from './metrics.js';
+export {
+  type MetricsHandlerOptions,
+  type MetricsServer,
+  metricsHandler,
+  type ServeMetricsOptions,
+  serveMetrics,
+} from './metrics-http.js';
+export { attemptTracing, clientTracing, serverTracing, type TracingOptions } from './tracing.js';
+export { metadataGetter, metadataSetter, w3cTraceContext } from './w3c-propagator.js';
