@@ -5,7 +5,7 @@ import { fallback } from './fallback.js';
 import { ctxFor } from './testing.js';
 
 const fails =
-  (code: RpcError['code']): Service =>
+  (code: RpcError['code']): Service<any, any> =>
   async () => {
     throw new RpcError(code, 'failed');
   };
@@ -22,7 +22,7 @@ describe('fallback', () => {
 
   it('answers with a function of the error and request', async () => {
     const f = fallback<number, string>({ from: (err, req) => `${err.code}:${req}` });
-    expect(await f(7, ctxFor(), fails('INTERNAL') as Service<number, string>)).toBe('INTERNAL:7');
+    expect(await f(7, ctxFor(), fails('INTERNAL'))).toBe('INTERNAL:7');
   });
 
   it('calls another service with the same request and context', async () => {

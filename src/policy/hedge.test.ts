@@ -30,7 +30,7 @@ describe('hedge', () => {
     expect(await p).toBe('fast answer');
     expect(events).toMatchObject([{ attempt: 2, delayMs: 20, avoid: ['slow'] }]);
     expect(signals.get('slow')?.aborted).toBe(true);
-    expect((signals.get('slow')?.reason as RpcError).code).toBe('CANCELLED');
+    expect((signals.get('slow')!.reason as RpcError).code).toBe('CANCELLED');
     expect(signals.get('fast')?.aborted).toBe(false);
     expect(clock.pending).toBe(0);
   });

@@ -89,8 +89,10 @@ export function hedge(options: HedgeOptions = {}): HedgeFilter {
         controllers.push(controller);
         const signal =
           ctx.signal === NEVER_ABORTED ? controller.signal : AbortSignal.any([ctx.signal, controller.signal]);
-        const patch: Partial<CallContext> = { signal, attempt: ctx.attempt + n };
-        if (n > 0) patch.avoid = new Set(tried);
+        const patch: Partial<CallContext> =
+          n === 0
+            ? { signal, attempt: ctx.attempt }
+            : { signal, attempt: ctx.attempt + n, avoid: new Set(tried) };
         const attemptCtx = withPickSink(withContext(ctx, patch), (id) => tried.add(id));
         const start = clock.now();
         next(req, attemptCtx).then(
