@@ -25,7 +25,10 @@ export interface ClientPolicyOptions {
   clock?: Clock;
 }
 
-export interface ClientPolicyEvents extends Partial<BreakerEvents> {
+export interface ClientPolicyEvents {
+  onBreak?: BreakerEvents['onBreak'];
+  onHalfOpen?: BreakerEvents['onHalfOpen'];
+  onReset?: BreakerEvents['onReset'];
   onRetry?: Event<RetryEvent>;
   onGiveUp?: Event<GiveUpEvent>;
   onHedge?: Event<HedgeEvent>;
