@@ -13,7 +13,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup() {
+async function setup(spares = 0) {
   const server: RunningRegistry = await startRegistry({
     leaseTtlMs: 3_000,
     renewIntervalMs: 1_000,
@@ -30,6 +30,7 @@ async function setup() {
     env: { DEMO_WORK_MS: '20', DEMO_DEREGISTER_DELAY_MS: '300' },
     stdout: 'ignore',
     restartBackoff: { initialMs: 50 },
+    spares,
   });
   cleanup.push(() => pool.close());
   const events: PoolEvent[] = [];
@@ -116,5 +117,28 @@ describe('process pool', () => {
     stop = true;
     await Promise.all(load);
     expect(failures).toEqual([]);
+  });
+
+  it('keeps warm spares unregistered and activates one on scale-out', async () => {
+    const { registry, pool } = await setup(1);
+    await pool.scaleTo(1);
+    await pool.whenReady(1);
+    await expect
+      .poll(() => pool.members.map((m) => `${m.role}:${m.state}`).sort(), { timeout: 15_000 })
+      .toEqual(['active:ready', 'spare:standby']);
+    expect(await registry.instances('demo')).toHaveLength(1);
+    const spare = pool.members.find((m) => m.role === 'spare')!.pid;
+
+    await pool.scaleTo(2);
+    await pool.whenReady(2);
+    expect(pool.members.find((m) => m.pid === spare)).toMatchObject({ role: 'active', state: 'ready' });
+    await expect.poll(async () => (await registry.instances('demo')).length).toBe(2);
+    // A new spare replaces the one taken.
+    await expect
+      .poll(() => pool.members.filter((m) => m.role === 'spare' && m.state === 'standby').length, {
+        timeout: 15_000,
+      })
+      .toBe(1);
+    expect(await pool.replicas()).toBe(2);
   });
 });

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createEmitter, type Event } from '../core/events.js';
 import type { ScaleOptions, Scaler } from './scaler.js';
-import { type PoolMessage, REGISTRY_URL_ENV } from './worker.js';
+import { type PoolMessage, REGISTRY_URL_ENV, STANDBY_ENV } from './worker.js';
 
 export interface ProcessPoolOptions {
   /** Path or file URL of a service module that calls `runInstance()`. */
@@ -23,9 +23,16 @@ export interface ProcessPoolOptions {
   restartBackoff?: { initialMs?: number; maxMs?: number };
   /** Children's stdout; their stderr is always inherited so crashes are visible. Default 'inherit'. */
   stdout?: 'inherit' | 'ignore';
+  /**
+   * Warm spares: children kept started but unregistered, so a scale-out takes the time
+   * of one registration instead of a process start (seconds with TypeScript). Each costs
+   * an idle process's memory. Default 0.
+   */
+  spares?: number;
 }
 
-export type MemberState = 'starting' | 'ready' | 'draining';
+/** standby: a started spare, not registered. */
+export type MemberState = 'starting' | 'standby' | 'ready' | 'draining';
 
 export interface PoolMember {
   readonly pid: number;
@@ -33,6 +40,8 @@ export interface PoolMember {
   readonly id?: string;
   readonly address?: string;
   readonly state: MemberState;
+  /** Spares do not count as replicas until activated. */
+  readonly role: 'active' | 'spare';
   readonly startedAt: number;
 }
 
@@ -54,6 +63,7 @@ interface Member extends PoolMember {
   id?: string;
   address?: string;
   state: MemberState;
+  role: 'active' | 'spare';
   readySince?: number;
   child: ChildProcess;
   timer?: NodeJS.Timeout;
@@ -78,21 +88,33 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
   const events = createEmitter<PoolEvent>();
   const members = new Map<number, Member>();
   const changed = createEmitter<void>();
+  const spares = options.spares ?? 0;
   let desired = 0;
   let crashes = 0;
   let backoffUntil = 0;
   let backoffTimer: NodeJS.Timeout | undefined;
   let closing = false;
 
-  const active = () => [...members.values()].filter((m) => m.state !== 'draining');
+  const live = (role: Member['role']) =>
+    [...members.values()].filter((m) => m.state !== 'draining' && m.role === role);
+  const active = () => live('active');
 
-  const spawn = () => {
+  const activate = (member: Member) => {
+    member.role = 'active';
+    if (member.state !== 'standby') return; // still booting: activated when it reports standby
+    member.state = 'starting';
+    member.child.send({ tensile: 'activate' });
+    member.timer = setTimeout(() => member.child.kill('SIGKILL'), startTimeoutMs);
+  };
+
+  const spawn = (role: Member['role']) => {
     const child = fork(modulePath, [...(options.args ?? [])], {
       execArgv: [...execArgv],
       env: {
         ...process.env,
         ...options.env,
         ...(options.registryUrl ? { [REGISTRY_URL_ENV]: options.registryUrl } : {}),
+        [STANDBY_ENV]: role === 'spare' ? '1' : '0',
       },
       stdio: ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'],
     });
@@ -104,6 +126,7 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
     const member: Member = {
       pid,
       state: 'starting',
+      role,
       startedAt: Date.now(),
       child,
       exited: new Promise((resolve) => child.once('exit', () => resolve())),
@@ -111,6 +134,12 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
     members.set(pid, member);
     member.timer = setTimeout(() => child.kill('SIGKILL'), startTimeoutMs);
     child.on('message', (m: PoolMessage) => {
+      if (m?.tensile === 'standby' && member.state === 'starting') {
+        clearTimeout(member.timer);
+        member.state = 'standby';
+        if (member.role === 'active') activate(member);
+        return;
+      }
       if (m?.tensile !== 'ready' || member.state !== 'starting') return;
       clearTimeout(member.timer);
       Object.assign(member, { state: 'ready', id: m.id, address: m.address, readySince: Date.now() });
@@ -149,7 +178,8 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
     clearTimeout(member.timer);
     events.emit({ type: 'drain', pid: member.pid, ...(member.id ? { id: member.id } : {}) });
     // A child still starting has no calls: no need to drain it. A ready one drains itself.
-    if (member.child.connected && member.readySince !== undefined) member.child.send({ tensile: 'drain' });
+    const listening = member.readySince !== undefined || member.role === 'spare';
+    if (member.child.connected && listening) member.child.send({ tensile: 'drain' });
     else member.child.kill('SIGTERM');
     member.timer = setTimeout(() => member.child.kill('SIGKILL'), stopTimeoutMs);
     changed.emit();
@@ -165,18 +195,28 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
   let lastPrefer: readonly string[] = [];
   const reconcile = () => {
     if (closing) return;
-    const live = active();
-    if (live.length > desired) {
-      for (const m of victims(live.length - desired, lastPrefer)) drain(m);
-      return;
+    const running = active();
+    if (running.length > desired) {
+      for (const m of victims(running.length - desired, lastPrefer)) drain(m);
     }
+    let missing = desired - running.length;
+    // Warm spares first (standby before still-booting ones): they are seconds ahead.
+    const warm = live('spare').sort((a, b) => Number(b.state === 'standby') - Number(a.state === 'standby'));
+    for (const spare of warm) {
+      if (missing <= 0) break;
+      activate(spare);
+      missing--;
+    }
+    const wantSpares = spares - live('spare').length;
+    if (missing <= 0 && wantSpares <= 0) return;
     const wait = backoffUntil - Date.now();
-    if (live.length < desired && wait > 0) {
+    if (wait > 0) {
       clearTimeout(backoffTimer);
       backoffTimer = setTimeout(reconcile, wait);
       return;
     }
-    for (let i = live.length; i < desired; i++) spawn();
+    for (let i = 0; i < missing; i++) spawn('active');
+    for (let i = 0; i < wantSpares; i++) spawn('spare');
   };
 
   return {
@@ -192,9 +232,10 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
       reconcile();
     },
     get members() {
-      return [...members.values()].map(({ pid, id, address, state, startedAt }) => ({
+      return [...members.values()].map(({ pid, id, address, state, role, startedAt }) => ({
         pid,
         state,
+        role,
         startedAt,
         ...(id ? { id } : {}),
         ...(address ? { address } : {}),
@@ -202,7 +243,7 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
     },
     onEvent: events.event,
     whenReady(n = desired, timeoutMs = startTimeoutMs) {
-      const enough = () => [...members.values()].filter((m) => m.state === 'ready').length >= n;
+      const enough = () => active().filter((m) => m.state === 'ready').length >= n;
       if (enough()) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {

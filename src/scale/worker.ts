@@ -8,11 +8,15 @@ import { createLoadTracker, type LoadTracker, StatsService, statsHandlers } from
 
 /** Messages between a process pool and its children over the IPC channel. */
 export type PoolMessage =
+  | { tensile: 'standby' }
   | { tensile: 'ready'; id: string; address: string }
   | { tensile: 'draining'; id: string }
+  | { tensile: 'activate' }
   | { tensile: 'drain' };
 
 export const REGISTRY_URL_ENV = 'TENSILE_REGISTRY_URL';
+/** Set by a process pool for a warm spare: start, then wait unregistered until activated. */
+export const STANDBY_ENV = 'TENSILE_STANDBY';
 
 export interface RunInstanceOptions<M extends Methods> {
   service: ServiceDefinition<string, M>;
@@ -59,6 +63,25 @@ const send = (message: PoolMessage) => {
   if (process.connected) process.send?.(message);
 };
 
+/** A warm spare idles here, started but unregistered; true once the pool activates it. */
+function standby(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (activated: boolean) => {
+      process.off('message', onMessage);
+      process.off('disconnect', onGone);
+      resolve(activated);
+    };
+    const onMessage = (m: PoolMessage) => {
+      if (m?.tensile === 'activate') done(true);
+      else if (m?.tensile === 'drain') done(false);
+    };
+    const onGone = () => done(false);
+    process.on('message', onMessage);
+    process.once('disconnect', onGone);
+    send({ tensile: 'standby' });
+  });
+}
+
 /**
  * Runs one scalable instance of a service: serves it with load tracking and the stats
  * service, registers it, and on the way out deregisters first, waits for clients to
@@ -77,6 +100,15 @@ export async function runInstance<M extends Methods>(
   const registry = options.registry ?? embeddedRegistry({ url: url! });
   const { address } = await server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   await options.warmup?.();
+  if (process.env[STANDBY_ENV] === '1' && process.connected) {
+    const activated = await standby();
+    if (!activated) {
+      await server.close({ graceMs: 0 });
+      tracker.close();
+      if (!options.registry) await registry.close();
+      process.exit(0);
+    }
+  }
   const registration = await registry.register({
     service: options.service.name,
     address,
