@@ -1,4 +1,5 @@
 import type { Balancer } from '../balance/balancer.js';
+import { trackLoad } from '../balance/load-tracking.js';
 import {
   fullMethodName,
   type InputOf,
@@ -39,7 +40,7 @@ export interface ClientOptions {
   cluster?: Cluster;
   /** Service-level filters, outermost first (metrics, fallback, deadline, retry, bulkhead). */
   filters?: readonly Filter[];
-  /** Per-endpoint filters (breaker, outlier detection, load tracking). */
+  /** Per-endpoint filters (breaker, outlier detection); load tracking is always added innermost. */
   endpointFilters?: readonly EndpointFilterFactory[];
   /** Default timeout for calls that set none. */
   timeoutMs?: number;
@@ -76,7 +77,8 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
     discovery,
     balancer: options.balancer ?? defaultBalancer(),
     codec: resolveCodec(options.codec),
-    endpointFilters: options.endpointFilters ?? [],
+    // Load tracking sits innermost so balancers see the latency of the call itself.
+    endpointFilters: [...(options.endpointFilters ?? []), trackLoad()],
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     maxFrameBytes: options.maxFrameBytes,
     backoff: options.reconnect,

@@ -298,8 +298,9 @@ export class Connection {
       case FrameType.ERROR: {
         const p = this.pending.get(frame.callId);
         if (!p) return;
-        this.settle(frame.callId, p);
+        // Decode before settling: a malformed body must fail the whole connection, pending call included.
         const e = decodeError(frame);
+        this.settle(frame.callId, p);
         let details: unknown;
         if (e.details.length > 0) {
           try {

@@ -1,14 +1,11 @@
 import type { Balancer } from '../balance/balancer.js';
+import { p2cEwma } from '../balance/p2c-ewma.js';
 import { RpcError } from '../core/errors.js';
 import type { Cluster } from './endpoint-types.js';
 
-let next = 0;
-/** Round-robin over the routable snapshot. */
+/** P2C with peak EWMA (Finagle, Linkerd): cheap, and it moves load away from slow instances. */
 export function defaultBalancer(): Balancer {
-  return {
-    name: 'round-robin',
-    pick: (endpoints) => endpoints[next++ % endpoints.length],
-  };
+  return p2cEwma();
 }
 
 /** One pick, one call: errors name the instance so retries can avoid it. */

@@ -1,4 +1,5 @@
 import type { Balancer } from '../balance/balancer.js';
+import { routable } from '../balance/health.js';
 import type { Disposable } from '../core/events.js';
 import type { Instance } from '../registry/instance.js';
 import type { Discovery } from '../registry/registry.js';
@@ -44,16 +45,13 @@ export class ServiceDirectory implements Directory {
 
   routable(): readonly Endpoint[] {
     if (this.routableSnapshot) return this.routableSnapshot;
-    const up = this.allSnapshot.filter((e) => e.instance.status === 'UP');
-    const healthy = up.filter((e) => e.status === 'open');
-    // Panic mode: with no healthy endpoint, trying any UP one beats failing every call.
-    const panic = healthy.length === 0 && up.length > 0;
+    const { endpoints, panic } = routable(this.allSnapshot);
     if (panic !== this.panic) {
       this.panic = panic;
       this.options.onPanic?.(panic);
     }
-    this.routableSnapshot = panic ? up : healthy;
-    return this.routableSnapshot;
+    this.routableSnapshot = endpoints;
+    return endpoints;
   }
 
   get inPanic(): boolean {

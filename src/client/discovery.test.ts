@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { roundRobin } from '../balance/round-robin.js';
 import { memoryRegistry } from '../registry/memory.js';
 import { createServer, type Server } from '../server/server.js';
 import { Greeter } from '../test/greeter.js';
@@ -26,7 +27,8 @@ describe('discovery through a registry', () => {
   it('routes by service name as instances register and deregister', async () => {
     const registry = memoryRegistry();
     cleanup.push(() => registry.close());
-    const client = createClient(Greeter, { registry });
+    // Round-robin makes "both instances get calls" certain; P2C would be free to prefer one.
+    const client = createClient(Greeter, { registry, balancer: roundRobin() });
     cleanup.push(() => client.close());
 
     const a = instance('a');

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { roundRobin } from '../balance/round-robin.js';
 import type { RpcError } from '../core/errors.js';
 import { createServer, type Server } from '../server/server.js';
 import { Greeter } from '../test/greeter.js';
@@ -51,7 +52,10 @@ describe('client endpoints', () => {
     const a = greeterServer();
     const b = greeterServer();
     const [{ address: addrA }, { address: addrB }] = await Promise.all([a.listen(), b.listen()]);
-    const client = createClient(Greeter, { addresses: [addrA, addrB, '127.0.0.1:1'] });
+    const client = createClient(Greeter, {
+      addresses: [addrA, addrB, '127.0.0.1:1'],
+      balancer: roundRobin(),
+    });
     cleanup.push(() => client.close());
     await expect.poll(() => client.$directory.routable().length).toBe(2);
     for (let i = 0; i < 20; i++) await client.echo(i);

@@ -57,10 +57,20 @@ export interface Server {
 export function createServer(options: ServerOptions = {}): Server {
   const router = new Router(options.filters ?? []);
   const codecs = new Map((options.codecs ?? defaultCodecs()).map((c) => [c.name, c]));
+  const limit = (value: number | undefined, fallback: number, what: string) => {
+    const n = value ?? fallback;
+    if (!Number.isInteger(n) || n < 1 || n > 0xffffffff)
+      throw new RangeError(`${what} must be an integer in 1..2^32-1, got ${n}`);
+    return n;
+  };
   const connOptions = {
     codecs,
-    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
-    maxConcurrentCalls: options.maxConcurrentCallsPerConnection ?? 1024,
+    maxFrameBytes: limit(options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 'maxFrameBytes'),
+    maxConcurrentCalls: limit(
+      options.maxConcurrentCallsPerConnection,
+      1024,
+      'maxConcurrentCallsPerConnection',
+    ),
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     exposeErrors: options.exposeErrors ?? false,
     onHandlerError: options.onHandlerError,
