@@ -14,7 +14,11 @@ describe('timeout', () => {
       seenDeadline = ctx.deadline;
       return hangs(req, ctx);
     };
-    const call = timeout({ totalMs: 100, clock })(1, ctxFor({ deadline: clock.now() + 500 }), inner);
+    const call = timeout({ totalMs: 100, abortSignal: true, clock })(
+      1,
+      ctxFor({ deadline: clock.now() + 500 }),
+      inner,
+    );
     const outcome = call.catch((e: unknown) => e);
     await clock.advance(99);
     expect(seen?.aborted).toBe(false);
@@ -25,6 +29,20 @@ describe('timeout', () => {
     expect((err as RpcError).code).toBe('DEADLINE_EXCEEDED');
     expect(seen?.aborted).toBe(true);
     expect(clock.pending).toBe(0);
+  });
+
+  it('without abortSignal, rejects at the deadline and leaves the caller signal in place', async () => {
+    const clock = fakeClock();
+    const caller = new AbortController();
+    let seen: AbortSignal | undefined;
+    const p = timeout({ totalMs: 10, clock })(1, ctxFor({ signal: caller.signal }), (_r, c) => {
+      seen = c.signal;
+      return new Promise(() => {});
+    });
+    const outcome = p.catch((e: RpcError) => e);
+    await clock.advance(10);
+    expect(await outcome).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(seen).toBe(caller.signal);
   });
 
   it('keeps an earlier caller deadline', async () => {
@@ -64,10 +82,14 @@ describe('timeout', () => {
     const clock = fakeClock();
     const caller = new AbortController();
     let inner: AbortSignal | undefined;
-    const p = timeout({ totalMs: 1000, clock })(1, ctxFor({ signal: caller.signal }), (r, c) => {
-      inner = c.signal;
-      return hangs(r, c);
-    });
+    const p = timeout({ totalMs: 1000, abortSignal: true, clock })(
+      1,
+      ctxFor({ signal: caller.signal }),
+      (r, c) => {
+        inner = c.signal;
+        return hangs(r, c);
+      },
+    );
     caller.abort();
     await expect(p).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(inner?.aborted).toBe(true);

@@ -6,6 +6,7 @@ import { type RetryBudget, retryBudget } from './budget.js';
 import { abortError, type Clock, systemClock, type TimerHandle } from './clock.js';
 import { LatencyTracker } from './latency.js';
 import { withPickSink } from './pick-sink.js';
+import { type ChildSignal, childSignal } from './signal.js';
 
 export interface HedgeOptions {
   /** Latency percentile after which a backup is sent. Default 0.95. */
@@ -65,18 +66,21 @@ export function hedge(options: HedgeOptions = {}): HedgeFilter {
     if (ctx.signal.aborted) return Promise.reject(abortError(ctx.signal));
     budget?.deposit();
     return new Promise((resolve, reject) => {
-      const controllers: AbortController[] = [];
+      const controllers: ChildSignal[] = [];
       const tried = new Set(ctx.avoid);
       let failed = 0;
       let settled = false;
       let timer: TimerHandle | undefined;
       const wait = delay();
 
-      const finish = (winner?: AbortController) => {
+      const finish = (winner?: ChildSignal) => {
         settled = true;
         if (timer !== undefined) clock.clearTimeout(timer);
         ctx.signal.removeEventListener('abort', onAbort);
-        for (const c of controllers) if (c !== winner) c.abort(LOST());
+        for (const c of controllers) {
+          if (c !== winner) c.abort(LOST());
+          c.dispose();
+        }
       };
       const onAbort = () => {
         if (settled) return;
@@ -85,10 +89,9 @@ export function hedge(options: HedgeOptions = {}): HedgeFilter {
       };
 
       const launch = (n: number) => {
-        const controller = new AbortController();
+        const controller = childSignal(ctx.signal);
         controllers.push(controller);
-        const signal =
-          ctx.signal === NEVER_ABORTED ? controller.signal : AbortSignal.any([ctx.signal, controller.signal]);
+        const signal = controller.signal;
         const patch: Partial<CallContext> =
           n === 0
             ? { signal, attempt: ctx.attempt }

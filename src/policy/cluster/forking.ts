@@ -2,6 +2,7 @@ import type { Cluster, Endpoint } from '../../client/endpoint-types.js';
 import { NEVER_ABORTED, withContext } from '../../core/context.js';
 import { RpcError } from '../../core/errors.js';
 import { abortError } from '../clock.js';
+import { type ChildSignal, childSignal } from '../signal.js';
 import { callEndpoint, pickAndCall, pickOne } from './pick.js';
 
 export interface ForkingOptions {
@@ -37,14 +38,16 @@ export function forking(options: ForkingOptions = {}): Cluster {
         return Promise.reject(err);
       }
       return new Promise((resolve, reject) => {
-        const controllers = chosen.map(() => new AbortController());
+        const controllers = chosen.map(() => childSignal(ctx.signal));
         let failed = 0;
         let done = false;
-        const cancelOthers = (winner?: AbortController) => {
+        const cancelOthers = (winner?: ChildSignal) => {
           done = true;
           ctx.signal.removeEventListener('abort', onAbort);
-          for (const c of controllers)
+          for (const c of controllers) {
             if (c !== winner) c.abort(new RpcError('CANCELLED', 'another fork answered first'));
+            c.dispose();
+          }
         };
         const onAbort = () => {
           if (done) return;
@@ -54,8 +57,7 @@ export function forking(options: ForkingOptions = {}): Cluster {
         if (ctx.signal !== NEVER_ABORTED) ctx.signal.addEventListener('abort', onAbort, { once: true });
         chosen.forEach((endpoint, i) => {
           const c = controllers[i]!;
-          const signal = ctx.signal === NEVER_ABORTED ? c.signal : AbortSignal.any([ctx.signal, c.signal]);
-          const forkCtx = withContext(ctx, { signal, attempt: ctx.attempt + i });
+          const forkCtx = withContext(ctx, { signal: c.signal, attempt: ctx.attempt + i });
           callEndpoint(endpoint, req, forkCtx).then(
             (res) => {
               if (done) return;
