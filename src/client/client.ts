@@ -1,5 +1,6 @@
 import type { Balancer } from '../balance/balancer.js';
 import { trackLoad } from '../balance/load-tracking.js';
+import { p2cEwma } from '../balance/p2c-ewma.js';
 import {
   fullMethodName,
   type InputOf,
@@ -10,10 +11,15 @@ import {
 import { type CallContext, type Metadata, NEVER_ABORTED } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import { compose, type Filter, type Service } from '../core/service.js';
+import {
+  type ClientPolicies,
+  type ClientPolicyEvents,
+  type ClientPolicyOptions,
+  defaultClientPolicies,
+} from '../policy/defaults.js';
 import type { Discovery } from '../registry/registry.js';
 import { type Codec, resolveCodec } from '../wire/codec.js';
 import type { ReconnectBackoff } from './backoff.js';
-import { defaultBalancer, defaultCluster } from './defaults.js';
 import { ServiceDirectory } from './directory.js';
 import type { Cluster, Directory, EndpointFilterFactory } from './endpoint-types.js';
 import { staticDiscovery } from './static-discovery.js';
@@ -34,11 +40,16 @@ export interface ClientOptions {
   /** Where to find instances of the service by name. */
   registry?: Discovery;
   codec?: Codec | 'json' | 'msgpack';
-  /** Picks an endpoint per attempt. */
+  /** Picks an endpoint per attempt; default P2C with peak EWMA. */
   balancer?: Balancer;
+  /**
+   * The resilience stack: options for `defaultClientPolicies()` (the default: budgeted retry
+   * with failover, per-endpoint breaker, outlier ejection), a ready stack, or false for none.
+   */
+  policies?: ClientPolicyOptions | ClientPolicies | false;
   /** Turns the endpoint directory into the terminal service (failover, forking, broadcast…). */
   cluster?: Cluster;
-  /** Service-level filters, outermost first (metrics, fallback, deadline, retry, bulkhead). */
+  /** Service-level filters outside the policies, outermost first (metrics, tracing, fallback). */
   filters?: readonly Filter[];
   /** Per-endpoint filters (breaker, outlier detection); load tracking is always added innermost. */
   endpointFilters?: readonly EndpointFilterFactory[];
@@ -64,6 +75,8 @@ export type Client<D extends ServiceDefinition> = {
   close(): Promise<void>;
   /** The live endpoint set, for tools and tests. */
   readonly $directory: Directory;
+  /** Events of the resilience policies (retry, give-up, break, eject…), for metrics and the dashboard. */
+  readonly $events: ClientPolicyEvents;
 };
 
 export function createClient<D extends ServiceDefinition<string, Methods>>(
@@ -72,23 +85,31 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
 ): Client<D> {
   const discovery = options.registry ?? (options.addresses ? staticDiscovery(options.addresses) : undefined);
   if (!discovery) throw new TypeError('createClient needs `addresses` or `registry`');
+  const policies = resolvePolicies(options.policies);
   const directory = new ServiceDirectory({
     service: def.name,
     discovery,
-    balancer: options.balancer ?? defaultBalancer(),
+    balancer: options.balancer ?? p2cEwma(),
     codec: resolveCodec(options.codec),
     // Load tracking sits innermost so balancers see the latency of the call itself.
-    endpointFilters: [...(options.endpointFilters ?? []), trackLoad()],
+    endpointFilters: [...policies.endpointFilters, ...(options.endpointFilters ?? []), trackLoad()],
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     maxFrameBytes: options.maxFrameBytes,
     backoff: options.reconnect,
   });
-  const chain: Service = compose(...(options.filters ?? []))((options.cluster ?? defaultCluster)(directory));
+  const chain: Service = compose(
+    ...(options.filters ?? []),
+    ...policies.filters,
+  )((options.cluster ?? policies.cluster)(directory));
   const baseMetadata = options.metadata;
 
   const client: Record<string, unknown> = {
-    close: () => directory.close(),
+    close: async () => {
+      policies.dispose();
+      await directory.close();
+    },
     $directory: directory,
+    $events: policies.events,
   };
   for (const [name, method] of Object.entries(def.methods)) {
     const full = fullMethodName(def.name, name);
@@ -101,6 +122,12 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
     };
   }
   return client as Client<D>;
+}
+
+function resolvePolicies(option: ClientOptions['policies']): ClientPolicies {
+  if (option === false) return defaultClientPolicies({ retry: false, breaker: false, outlier: false });
+  if (option && 'endpointFilters' in option) return option;
+  return defaultClientPolicies(option);
 }
 
 /** Like gRPC waiting for name resolution: the first calls wait for discovery's first answer, within their deadline. */
