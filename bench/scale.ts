@@ -2,6 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { trackLoad } from '../src/balance/load-tracking.js';
+import { p2cEwma } from '../src/balance/p2c-ewma.js';
+import { retry } from '../src/policy/retry.js';
 import { type ElasticFleet, type ElasticFleetOptions, startElasticFleet } from '../src/scale/demo/elastic.js';
 import { type LoadSample, openLoop } from '../src/scale/demo/load.js';
 import type { ScaleDecision } from '../src/scale/policy.js';
@@ -32,8 +35,20 @@ const FLEET: ElasticFleetOptions = {
   scaleDown: { stabilizationMs: 15_000 },
 };
 
+/** The fleet's default client, with its retry filter at hand to count retries. */
+function fleetWithRetries() {
+  const retries = retry();
+  let count = 0;
+  retries.onRetry(() => count++);
+  const client = { balancer: p2cEwma(), endpointFilters: [trackLoad()], filters: [retries] };
+  return { start: () => startElasticFleet({ ...FLEET, client }), retries: () => count };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ready = (fleet: ElasticFleet) => fleet.pool.members.filter((m) => m.state === 'ready').length;
+/** Replicas running or starting, spares and draining ones left out. */
+const replicas = (fleet: ElasticFleet) =>
+  fleet.pool.members.filter((m) => m.role === 'active' && m.state !== 'draining').length;
 const round = (x: number | undefined) => (x === undefined ? undefined : Math.round(x));
 
 async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -60,14 +75,19 @@ export interface StepResult {
   scaleInToOneMs?: number;
   sent: number;
   failed: number;
+  /** Attempts the client retried (on another instance) to get there. */
+  retries: number;
   scaleEvents: number;
+  /** Client p99 (ms) of each second from the step on. */
+  p99BySecond: number[];
 }
 
 async function stepExperiment(quick: boolean): Promise<StepResult> {
   const baseRate = 60;
   const stepRate = 10 * baseRate;
   const holdMs = quick ? 15_000 : 30_000;
-  const fleet = await startElasticFleet(FLEET);
+  const setup = fleetWithRetries();
+  const fleet = await setup.start();
   const decisions: ScaleDecision[] = [];
   fleet.autoscaler.onDecision((d) => decisions.push(d));
   let rate = baseRate;
@@ -109,8 +129,7 @@ async function stepExperiment(quick: boolean): Promise<StepResult> {
     rate = baseRate;
     const dropAt = performance.now();
     let scaleInToOneMs: number | undefined;
-    if (await until(() => fleet.pool.members.length === 1, 60_000))
-      scaleInToOneMs = performance.now() - dropAt;
+    if (await until(() => replicas(fleet) === 1, 60_000)) scaleInToOneMs = performance.now() - dropAt;
     await sleep(2_000);
     await load.stop();
     return {
@@ -126,7 +145,9 @@ async function stepExperiment(quick: boolean): Promise<StepResult> {
       ...(scaleInToOneMs === undefined ? {} : { scaleInToOneMs: round(scaleInToOneMs) }),
       sent: load.totals.sent,
       failed: load.totals.failed,
+      retries: setup.retries(),
       scaleEvents: decisions.filter((d) => d.direction !== 'none').length,
+      p99BySecond: after.map((s) => Math.round(s.p99Ms)),
     };
   } finally {
     clearInterval(peakTimer);
@@ -145,6 +166,7 @@ export interface NoiseResult {
   minReplicas: number;
   maxReplicas: number;
   failed: number;
+  retries: number;
   events: string[];
 }
 
@@ -152,20 +174,26 @@ async function noiseExperiment(quick: boolean): Promise<NoiseResult> {
   const rate = 300;
   const noise = 0.2;
   const seconds = quick ? 30 : 90;
-  const fleet = await startElasticFleet(FLEET);
+  const setup = fleetWithRetries();
+  const fleet = await setup.start();
   let offered = rate;
   const jitter = setInterval(() => (offered = rate * (1 + noise * (2 * Math.random() - 1))), 500);
   const load = openLoop({ call: () => fleet.client.work({}), rate: () => offered });
   try {
-    // Settle: let the fleet reach its steady size before counting.
-    await sleep(15_000);
+    // Settle: count only once the fleet has held its size for 20 s (the scale-down window + 5 s).
+    let lastChange = performance.now();
+    const settling = fleet.autoscaler.onDecision((d) => {
+      if (d.direction !== 'none') lastChange = performance.now();
+    });
+    await until(() => performance.now() - lastChange > 20_000, 90_000);
+    settling.dispose();
     const decisions: ScaleDecision[] = [];
     fleet.autoscaler.onDecision((d) => d.direction !== 'none' && decisions.push(d));
     const replicasAtStart = await fleet.pool.replicas();
     let min = replicasAtStart;
     let max = replicasAtStart;
     const watch = setInterval(() => {
-      const n = fleet.pool.members.filter((m) => m.state !== 'draining').length;
+      const n = replicas(fleet);
       min = Math.min(min, n);
       max = Math.max(max, n);
     }, 200);
@@ -185,6 +213,7 @@ async function noiseExperiment(quick: boolean): Promise<NoiseResult> {
       minReplicas: min,
       maxReplicas: max,
       failed: load.totals.failed,
+      retries: setup.retries(),
       events: decisions.map((d) => d.reason),
     };
   } finally {
@@ -209,9 +238,9 @@ export async function run(options: { quick?: boolean } = {}) {
     [`policy count serving (${step.policyCount} ready)`]: ms(step.policyCountReadyMs),
     [`client p99 ≤ ${P99_TARGET_MS} ms for 3 s`]: ms(step.p99BackUnderTargetMs),
     'back to 1 instance after the drop': ms(step.scaleInToOneMs),
-    'failed calls, full cycle (target 0)': `${step.failed} of ${step.sent}`,
+    'failed calls, full cycle (target 0)': `${step.failed} of ${step.sent} (${step.retries} retried)`,
     [`noisy load ${noise.rate} ± ${noise.noise * 100} % for ${noise.seconds} s`]: `${noise.scaleEvents} scale events, ${noise.reversals} reversals (target 0), replicas ${noise.minReplicas}–${noise.maxReplicas}`,
-    'failed calls under noise': noise.failed,
+    'failed calls under noise': `${noise.failed} (${noise.retries} retried)`,
   });
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'scale.json');
   mkdirSync(dirname(out), { recursive: true });

@@ -1,4 +1,7 @@
-import { type Client, createClient } from '../../client/client.js';
+import { trackLoad } from '../../balance/load-tracking.js';
+import { p2cEwma } from '../../balance/p2c-ewma.js';
+import { type Client, type ClientOptions, createClient } from '../../client/client.js';
+import { retry } from '../../policy/retry.js';
 import { embeddedRegistry } from '../../registry/embedded/client.js';
 import { type RunningRegistry, startRegistry } from '../../registry/embedded/server.js';
 import type { Registry } from '../../registry/registry.js';
@@ -20,6 +23,7 @@ export interface ElasticFleetOptions {
   maxReplicas?: number;
   /** Autoscaler period; default 1 s. */
   intervalMs?: number;
+  /** Default: +4 instances or +100 % per 5 s (the HPA's 15 s periods suit slower-starting pods). */
   scaleUp?: ScaleRules;
   /** Default: 15 s stabilization (the HPA's 300 s is too long for a demo). */
   scaleDown?: ScaleRules;
@@ -28,6 +32,13 @@ export interface ElasticFleetOptions {
   registryUrl?: string;
   /** Pause between an instance's deregistration and its GOAWAY; default 500 ms. */
   deregisterDelayMs?: number;
+  /** Warm spare processes kept by the pool; default 2. */
+  spares?: number;
+  /**
+   * Options of the demo client. Default: P2C over peak EWMA with load tracking, so a
+   * backed-up instance gets less traffic, and retries of calls that provably never ran.
+   */
+  client?: Omit<ClientOptions, 'registry' | 'addresses'>;
   stdout?: 'inherit' | 'ignore';
   logger?: AutoscalerLogger;
 }
@@ -75,6 +86,7 @@ export async function startElasticFleet(options: ElasticFleetOptions = {}): Prom
       DEMO_DEREGISTER_DELAY_MS: String(options.deregisterDelayMs ?? 500),
     },
     stdout: options.stdout ?? 'ignore',
+    spares: options.spares ?? 2,
   });
   const targets: Target[] = [{ signal: 'inflight', target: options.targetInflight ?? concurrency * 0.6 }];
   if (options.targetP99Ms !== undefined) targets.push({ signal: 'p99Ms', target: options.targetP99Ms });
@@ -88,12 +100,20 @@ export async function startElasticFleet(options: ElasticFleetOptions = {}): Prom
       minReplicas,
       maxReplicas: options.maxReplicas ?? 8,
       ...(options.tolerance === undefined ? {} : { tolerance: options.tolerance }),
-      ...(options.scaleUp ? { scaleUp: options.scaleUp } : {}),
+      scaleUp: options.scaleUp ?? {
+        steps: [
+          { pods: 4, periodMs: 5_000 },
+          { percent: 100, periodMs: 5_000 },
+        ],
+      },
       scaleDown: options.scaleDown ?? { stabilizationMs: 15_000 },
     }),
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  const client = createClient(DemoService, { registry });
+  const client = createClient(DemoService, {
+    ...(options.client ?? { balancer: p2cEwma(), endpointFilters: [trackLoad()], filters: [retry()] }),
+    registry,
+  });
   const close = async () => {
     await autoscaler.stop();
     await client.close();
