@@ -27,6 +27,7 @@ const snapshot = (inflight: number): LoadSnapshot => ({
   uptimeMs: 60_000,
   windowMs: 10_000,
   inflight,
+  concurrency: inflight,
   rate: 0,
   p50Ms: 0,
   p90Ms: 0,

@@ -9,6 +9,7 @@ const snap = (fields: Partial<LoadSnapshot>): LoadSnapshot => ({
   uptimeMs: 60_000,
   windowMs: 10_000,
   inflight: 0,
+  concurrency: 0,
   rate: 0,
   p50Ms: 0,
   p90Ms: 0,

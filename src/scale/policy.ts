@@ -1,7 +1,15 @@
 import { census, type FleetSignals, scaleInOrder } from './fleet.js';
 import type { LoadSnapshot } from './signals.js';
 
-export type SignalName = 'inflight' | 'rate' | 'p50Ms' | 'p90Ms' | 'p99Ms' | 'utilization' | 'cpu';
+export type SignalName =
+  | 'inflight'
+  | 'concurrency'
+  | 'rate'
+  | 'p50Ms'
+  | 'p90Ms'
+  | 'p99Ms'
+  | 'utilization'
+  | 'cpu';
 
 /** A per-instance average to hold at `target`: a snapshot field or any function of one. */
 export interface Target {

@@ -72,6 +72,25 @@ describe('load tracker', () => {
     expect(later.windowMs).toBeLessThanOrEqual(10_000);
   });
 
+  it('averages calls in flight over time across the last buckets', async () => {
+    let t = 100_000;
+    const tracker = createLoadTracker({
+      now: () => t,
+      timer: false,
+      probe: () => ({ activeMs: 0, idleMs: 0, cpuMicros: 0 }),
+    });
+    const gates: (() => void)[] = [];
+    const slow = () => new Promise<string>((resolve) => gates.push(() => resolve('done')));
+    const calls = [1, 2].map(() => tracker.filter(null, ctx(), slow));
+    t = 102_000;
+    expect(tracker.snapshot()).toMatchObject({ inflight: 2, concurrency: 2 });
+    for (const open of gates) open();
+    await Promise.all(calls);
+    t = 103_500;
+    // Slots 101–103: 2 calls × 1 s in 101, then nothing, over 2.5 s.
+    expect(tracker.snapshot()).toMatchObject({ inflight: 0, concurrency: 0.8 });
+  });
+
   it('counts calls in flight while they run', async () => {
     const tracker = createLoadTracker({ timer: false });
     const gates: (() => void)[] = [];

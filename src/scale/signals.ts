@@ -11,8 +11,13 @@ export interface LoadSnapshot {
   uptimeMs: number;
   /** Span the windowed figures cover: the window, or less while the server is young. */
   windowMs: number;
-  /** Calls running now (admitted, not yet answered). */
+  /** Calls running now (admitted, not yet answered): fast but noisy. */
   inflight: number;
+  /**
+   * Calls in flight averaged over time across the last few seconds (Little's L): as
+   * direct as `inflight`, without its sampling noise. The steadiest scaling signal.
+   */
+  concurrency: number;
   /** Calls completed per second over the window (success, error or shed). */
   rate: number;
   /** Latency of calls that were not shed, over the window. */
@@ -41,6 +46,8 @@ export interface LoadTrackerOptions {
   buckets?: number;
   /** Declared concurrency capacity, reported as-is. */
   capacity?: number;
+  /** Buckets `concurrency` averages over (the current one included); default 3. */
+  concurrencyBuckets?: number;
   now?: () => number;
   /** Cumulative event-loop and CPU readings; default: perf_hooks and process.cpuUsage. */
   probe?: () => { activeMs: number; idleMs: number; cpuMicros: number };
@@ -62,6 +69,8 @@ interface Bucket {
   calls: number;
   errors: number;
   shed: number;
+  /** Integral of calls in flight over time in this slot (call·ms). */
+  area: number;
   latency: Histogram;
   /** Probe reading when this slot opened, and when it was taken. */
   probe: { activeMs: number; idleMs: number; cpuMicros: number } | undefined;
@@ -92,29 +101,45 @@ export function createLoadTracker(options: LoadTrackerOptions = {}): LoadTracker
     calls: 0,
     errors: 0,
     shed: 0,
+    area: 0,
     latency: new Histogram(),
     probe: undefined,
     probeAt: 0,
   }));
   const startedAt = now();
+  const concurrencyBuckets = Math.min(size, options.concurrencyBuckets ?? 3);
   let inflight = 0;
+  let accruedTo = startedAt;
 
-  const current = (): Bucket => {
-    const slot = Math.floor(now() / bucketMs);
+  const open = (slot: number, withProbe: boolean): Bucket => {
     const bucket = ring[slot % size]!;
     if (bucket.slot !== slot) {
       bucket.slot = slot;
-      bucket.calls = bucket.errors = bucket.shed = 0;
+      bucket.calls = bucket.errors = bucket.shed = bucket.area = 0;
       bucket.latency.reset();
-      bucket.probe = probe();
+      // A slot opened late (for past in-flight time) has no reading from its start.
+      bucket.probe = withProbe ? probe() : undefined;
       bucket.probeAt = now();
     }
     return bucket;
+  };
+  const current = (): Bucket => open(Math.floor(now() / bucketMs), true);
+
+  /** Adds in-flight time up to t, split across the slots it spans. */
+  const accrue = (t: number) => {
+    accruedTo = Math.max(accruedTo, (Math.floor(t / bucketMs) - size + 1) * bucketMs);
+    while (accruedTo < t) {
+      const slot = Math.floor(accruedTo / bucketMs);
+      const end = Math.min(t, (slot + 1) * bucketMs);
+      if (inflight > 0) open(slot, slot === Math.floor(t / bucketMs)).area += inflight * (end - accruedTo);
+      accruedTo = end;
+    }
   };
 
   const filter: Filter = async (req, ctx, next) => {
     if (ctx.service === STATS_SERVICE) return next(req, ctx);
     const started = performance.now();
+    accrue(now());
     inflight++;
     try {
       const res = await next(req, ctx);
@@ -132,6 +157,7 @@ export function createLoadTracker(options: LoadTrackerOptions = {}): LoadTracker
       }
       throw err;
     } finally {
+      accrue(now());
       inflight--;
     }
   };
@@ -139,6 +165,7 @@ export function createLoadTracker(options: LoadTrackerOptions = {}): LoadTracker
   const merged = new Histogram();
   const snapshot = (): LoadSnapshot => {
     const t = now();
+    accrue(t);
     const head = current();
     const oldestSlot = head.slot - size + 1;
     merged.reset();
@@ -146,8 +173,11 @@ export function createLoadTracker(options: LoadTrackerOptions = {}): LoadTracker
     let errors = 0;
     let shed = 0;
     let first: Bucket | undefined;
+    let area = 0;
+    const recentSlot = head.slot - concurrencyBuckets + 1;
     for (const b of ring) {
       if (b.slot < oldestSlot || b.slot < 0) continue;
+      if (b.slot >= recentSlot) area += b.area;
       calls += b.calls;
       errors += b.errors;
       shed += b.shed;
@@ -172,6 +202,7 @@ export function createLoadTracker(options: LoadTrackerOptions = {}): LoadTracker
       uptimeMs: t - startedAt,
       windowMs,
       inflight,
+      concurrency: round(area / Math.max(1, t - Math.max(startedAt, recentSlot * bucketMs))),
       rate: (calls * 1000) / windowMs,
       p50Ms,
       p90Ms,
