@@ -5,13 +5,16 @@ import { type Codec, defaultCodecs, jsonCodec, msgpackCodec, resolveCodec } from
 /** JSON has no -0; both codecs are compared on JSON's own normal form. */
 const normal = (v: unknown) => JSON.parse(JSON.stringify(v));
 
+/** Any JSON value without a "__proto__" key (msgpackr renames that key; tested below). */
+const jsonValue = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__":'));
+
 describe.each([
   ['json', jsonCodec()],
   ['msgpack', msgpackCodec()],
 ] as [string, Codec][])('%s codec', (name, codec) => {
   it('round-trips any JSON value', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), (value) => {
+      fc.property(jsonValue, (value) => {
         expect(normal(codec.decode(codec.encode(value)))).toEqual(normal(value));
       }),
       { numRuns: 300 },
@@ -43,6 +46,23 @@ describe.each([
         }
       }),
     );
+  });
+});
+
+describe('prototype pollution guard', () => {
+  const input = '{"__proto__":{"polluted":true},"a":1}';
+
+  it('JSON keeps a "__proto__" key as an own property and never touches the prototype', () => {
+    const decoded = jsonCodec().decode(Buffer.from(input)) as Record<string, unknown>;
+    expect(Object.hasOwn(decoded, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('msgpack renames a "__proto__" key to "__proto_" (msgpackr\'s guard) and never touches the prototype', () => {
+    const codec = msgpackCodec();
+    const decoded = codec.decode(codec.encode(JSON.parse(input))) as Record<string, unknown>;
+    expect(decoded).toEqual({ __proto_: { polluted: true }, a: 1 });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
 
