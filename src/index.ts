@@ -51,3 +51,9 @@ export type { Handlers } from './server/router.js';
 export { createServer, type ListenOptions, type Server, type ServerOptions } from './server/server.js';
 export { type Codec, jsonCodec, msgpackCodec } from './wire/codec.js';
 export { ProtocolError } from './wire/frame.js';
+
+// Load balancing, resilience policies, registries and elastic scaling.
+export * from './balance/index.js';
+export * from './policy/index.js';
+export * from './registry/index.js';
+export * from './scale/index.js';
