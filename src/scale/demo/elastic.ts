@@ -30,6 +30,8 @@ export interface ElasticFleetOptions {
   tolerance?: number;
   /** Use a running registry instead of starting one. */
   registryUrl?: string;
+  /** Port of the registry this fleet starts; default 0 (any free port). */
+  registryPort?: number;
   /** Pause between an instance's deregistration and its GOAWAY; default 500 ms. */
   deregisterDelayMs?: number;
   /** Warm spare processes kept by the pool; default 2. */
@@ -70,6 +72,7 @@ export async function startElasticFleet(options: ElasticFleetOptions = {}): Prom
   const registryServer = options.registryUrl
     ? undefined
     : await startRegistry({
+        port: options.registryPort ?? 0,
         leaseTtlMs: 5_000,
         renewIntervalMs: 1_000,
         selfPreservation: false,
