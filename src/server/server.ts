@@ -1,10 +1,14 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import type { Methods, ServiceDefinition } from '../contract/define.js';
 import type { Filter } from '../core/service.js';
 import type { InstanceInput } from '../registry/instance.js';
 import type { Registration, Registry } from '../registry/registry.js';
+import { type PeerIdentity, peerIdentityOf } from '../security/peer.js';
+import { type ServerTlsOptions, serverTlsContext } from '../security/tls-options.js';
 import { type Codec, defaultCodecs } from '../wire/codec.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame.js';
+import { connectionGuard } from './guard.js';
 import { type Handlers, Router } from './router.js';
 import { ServerConnection } from './server-connection.js';
 
@@ -17,8 +21,14 @@ export interface ServerOptions {
   maxFrameBytes?: number;
   /** Calls in flight per connection before RESOURCE_EXHAUSTED (default 1024). */
   maxConcurrentCallsPerConnection?: number;
-  /** Time a new connection has to complete the handshake (default 10 s). */
+  /** Time a new connection has to complete the TLS and Tensile handshakes (default 10 s). */
   handshakeTimeoutMs?: number;
+  /** A connection without calls in flight and without traffic this long gets GOAWAY and closes (default 5 min; 0 = never). */
+  idleTimeoutMs?: number;
+  /** Open connections (including ones still handshaking) before new ones are refused (default 10,000). */
+  maxConnections?: number;
+  /** Total bytes of request metadata keys and values before RESOURCE_EXHAUSTED (default 16 KiB). */
+  maxMetadataBytes?: number;
   /** Send handler exception messages and stacks to callers (default false: never leak internals). */
   exposeErrors?: boolean;
   /** Sees every non-RpcError a handler throws, for logging. */
@@ -28,6 +38,8 @@ export interface ServerOptions {
 export interface ListenOptions {
   host?: string;
   port?: number;
+  /** Serve over TLS (mTLS when `ca` is given); handlers see the caller in `ctx.peerIdentity`. */
+  tls?: ServerTlsOptions;
   /** Register every implemented service once listening; deregistered first thing on close. */
   register?: RegisterOptions;
 }
@@ -45,6 +57,11 @@ export interface Server {
   listen(options?: ListenOptions): Promise<{ host: string; port: number; address: string }>;
   /** Stops accepting, sends GOAWAY, lets calls in flight finish for up to graceMs, then closes. */
   close(options?: { graceMs?: number }): Promise<void>;
+  /**
+   * Replaces the TLS certificate (and CA, …) without a restart: new connections get the new
+   * context, open ones keep theirs. Fields not given keep their current values.
+   */
+  reloadTls(tls: Partial<ServerTlsOptions>): void;
   /** `host:port` once listening. */
   readonly address: string | undefined;
   readonly connections: number;
@@ -55,7 +72,13 @@ export interface Server {
 }
 
 export function createServer(options: ServerOptions = {}): Server {
-  const router = new Router(options.filters ?? []);
+  // TLS identities by the peer string ServerConnection puts in ctx.peer (unique per open socket).
+  const identities = new Map<string, PeerIdentity>();
+  const guard = connectionGuard({
+    identities,
+    maxMetadataBytes: options.maxMetadataBytes ?? 16 * 1024,
+  });
+  const router = new Router([guard, ...(options.filters ?? [])]);
   const codecs = new Map((options.codecs ?? defaultCodecs()).map((c) => [c.name, c]));
   const limit = (value: number | undefined, fallback: number, what: string) => {
     const n = value ?? fallback;
@@ -71,12 +94,17 @@ export function createServer(options: ServerOptions = {}): Server {
       1024,
       'maxConcurrentCallsPerConnection',
     ),
-    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    handshakeTimeoutMs: limit(options.handshakeTimeoutMs, 10_000, 'handshakeTimeoutMs'),
     exposeErrors: options.exposeErrors ?? false,
     onHandlerError: options.onHandlerError,
   };
+  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
+  if (!(idleTimeoutMs >= 0)) throw new RangeError(`idleTimeoutMs must be >= 0, got ${idleTimeoutMs}`);
+  const maxConnections = limit(options.maxConnections, 10_000, 'maxConnections');
   const connections = new Set<ServerConnection>();
   let net: NetServer | undefined;
+  let tlsServer: TlsServer | undefined;
+  let tlsOptions: ServerTlsOptions | undefined;
   let address: string | undefined;
   let closing: Promise<void> | undefined;
   const services = new Set<string>();
@@ -87,9 +115,20 @@ export function createServer(options: ServerOptions = {}): Server {
       socket.destroy();
       return;
     }
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (tlsServer) identities.set(peer, peerIdentityOf(socket as TLSSocket));
     const conn = new ServerConnection(socket, router, connOptions);
     connections.add(conn);
-    conn.closed.then(() => connections.delete(conn));
+    if (idleTimeoutMs > 0) {
+      // Socket timeouts count any traffic; a connection waiting on a long call is not idle.
+      socket.setTimeout(idleTimeoutMs, () => {
+        if (conn.inflight === 0) conn.drain('connection idle');
+      });
+    }
+    conn.closed.then(() => {
+      connections.delete(conn);
+      identities.delete(peer);
+    });
   };
 
   const server: Server = {
@@ -98,9 +137,21 @@ export function createServer(options: ServerOptions = {}): Server {
       services.add(def.name);
       return server;
     },
-    async listen({ host = '127.0.0.1', port = 0, register } = {}) {
+    async listen({ host = '127.0.0.1', port = 0, tls, register } = {}) {
       if (net) throw new Error('server is already listening');
-      net = createNetServer({ noDelay: true }, accept);
+      if (tls) {
+        tlsOptions = tls;
+        tlsServer = createTlsServer(
+          { ...serverTlsContext(tls), handshakeTimeout: connOptions.handshakeTimeoutMs, noDelay: true },
+          accept,
+        );
+        // Failed TLS handshakes (wrong CA, scanners) are the client's problem; keep serving.
+        tlsServer.on('tlsClientError', () => {});
+        net = tlsServer;
+      } else {
+        net = createNetServer({ noDelay: true }, accept);
+      }
+      net.maxConnections = maxConnections;
       const listening = net;
       await new Promise<void>((resolve, reject) => {
         listening.once('error', reject);
@@ -137,6 +188,12 @@ export function createServer(options: ServerOptions = {}): Server {
         await stopped;
       })();
       return closing;
+    },
+    reloadTls(tls) {
+      if (!tlsServer || !tlsOptions) throw new Error('reloadTls needs a server listening with tls');
+      const next = { ...tlsOptions, ...tls };
+      tlsServer.setSecureContext(serverTlsContext(next));
+      tlsOptions = next;
     },
     get address() {
       return address;

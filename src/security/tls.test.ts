@@ -1,0 +1,143 @@
+import { X509Certificate } from 'node:crypto';
+import { connect } from 'node:net';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { CallContext } from '../core/context.js';
+import { createServer, type Server } from '../server/server.js';
+import { Greeter } from '../test/greeter.js';
+import type { PeerIdentity } from './peer.js';
+import { type RawTlsPeer, rawTlsPeer } from './raw-peer.js';
+import { createTestPki } from './test-certs.js';
+import type { ServerTlsOptions } from './tls-options.js';
+
+const pki = createTestPki();
+const servers: Server[] = [];
+const peers: RawTlsPeer[] = [];
+afterEach(async () => {
+  for (const p of peers.splice(0)) p.close();
+  await Promise.all(servers.splice(0).map((s) => s.close({ graceMs: 100 })));
+});
+afterAll(() => pki.ca.dispose());
+
+const seen: (PeerIdentity | undefined)[] = [];
+async function start(tls: ServerTlsOptions) {
+  const server = createServer().implement(Greeter, {
+    async sayHello({ name }, ctx: CallContext) {
+      seen.push(ctx.peerIdentity);
+      return { message: `hello ${name} from ${ctx.peerIdentity?.commonName ?? 'anonymous'}` };
+    },
+    echo: async (x) => x,
+    sleep: async () => ({ aborted: false }),
+    fail: async () => {
+      throw new Error('x');
+    },
+  });
+  servers.push(server);
+  const { port } = await server.listen({ tls });
+  return { server, port };
+}
+const peer = async (port: number, options: Parameters<typeof rawTlsPeer>[1]) => {
+  const p = await rawTlsPeer(port, options);
+  peers.push(p);
+  return p;
+};
+
+describe('TLS on the wire protocol', () => {
+  it('serves calls over TLS to a client that trusts the CA; no client identity without mTLS', async () => {
+    const { port } = await start({ key: pki.server.key, cert: pki.server.cert });
+    const p = await peer(port, { ca: pki.ca.cert, servername: 'localhost' });
+    expect(p.socket.authorized).toBe(true);
+    expect(await p.call('greeter/sayHello', { name: 'x' })).toEqual({ message: 'hello x from anonymous' });
+    expect(seen.at(-1)).toMatchObject({ authorized: false, authorizationError: 'no client certificate' });
+  });
+
+  it('refuses a client that does not trust the server certificate', async () => {
+    const { port } = await start({ key: pki.server.key, cert: pki.server.cert });
+    await expect(rawTlsPeer(port, { servername: 'localhost' })).rejects.toThrow(/self.signed|unable to/i);
+  });
+
+  it('drops a plain-TCP client on a TLS port and keeps serving TLS clients', async () => {
+    const { port } = await start({ key: pki.server.key, cert: pki.server.cert });
+    const plain = connect({ host: '127.0.0.1', port });
+    plain.on('error', () => {});
+    plain.write(Buffer.from('TNSL\x01\x04json'));
+    await new Promise((r) => plain.once('close', r));
+    const p = await peer(port, { ca: pki.ca.cert, servername: 'localhost' });
+    expect(await p.call('greeter/sayHello', { name: 'y' })).toMatchObject({ message: /hello y/ });
+  });
+});
+
+describe('mutual TLS', () => {
+  const mtls = () => ({ key: pki.server.key, cert: pki.server.cert, ca: pki.ca.cert });
+
+  it('gives handlers the verified client identity: subject, SAN, fingerprint', async () => {
+    const { port } = await start(mtls());
+    const p = await peer(port, { ca: pki.ca.cert, ...pki.client, servername: 'localhost' });
+    expect(await p.call('greeter/sayHello', { name: 'z' })).toEqual({ message: 'hello z from client-a' });
+    const id = seen.at(-1)!;
+    expect(id.authorized).toBe(true);
+    expect(id.subject).toMatchObject({ O: 'Tensile', CN: 'client-a' });
+    expect(id.altNames).toEqual(['URI:spiffe://tensile.test/client-a']);
+    expect(id.fingerprint256).toBe(new X509Certificate(pki.client.cert).fingerprint256);
+    expect(id.protocol).toMatch(/^TLSv1\.[23]$/);
+  });
+
+  it('rejects a client without a certificate, or with one from another CA', async () => {
+    const { port, server } = await start(mtls());
+    const withoutCert = rawTlsPeer(port, { ca: pki.ca.cert, servername: 'localhost' }).then(async (p) => {
+      peers.push(p);
+      // TLS 1.3 reports the refusal after the client's handshake completes: the first call fails.
+      return p.call('greeter/sayHello', { name: 'nope' });
+    });
+    await expect(withoutCert).rejects.toThrow(/certificate|closed|alert/i);
+    const other = createTestPki('mallory');
+    try {
+      const forged = rawTlsPeer(port, { ca: pki.ca.cert, ...other.client, servername: 'localhost' }).then(
+        async (p) => {
+          peers.push(p);
+          return p.call('greeter/sayHello', { name: 'nope' });
+        },
+      );
+      await expect(forged).rejects.toThrow(/certificate|closed|alert|unknown ca/i);
+    } finally {
+      other.ca.dispose();
+    }
+    expect(seen.some((s) => s?.commonName === 'mallory')).toBe(false);
+    expect(server.connections).toBe(0);
+  });
+
+  it('with rejectUnauthorized: false lets filters see unverified clients', async () => {
+    const { port } = await start({ ...mtls(), rejectUnauthorized: false });
+    const other = createTestPki('mallory');
+    try {
+      const p = await peer(port, { ca: pki.ca.cert, ...other.client, servername: 'localhost' });
+      await p.call('greeter/sayHello', { name: 'm' });
+      expect(seen.at(-1)).toMatchObject({ authorized: false, commonName: 'mallory' });
+      expect(seen.at(-1)?.authorizationError).toMatch(/UNABLE_TO_VERIFY|unable/i);
+    } finally {
+      other.ca.dispose();
+    }
+  });
+});
+
+describe('certificate reload', () => {
+  it('new connections get the new certificate; open connections keep working', async () => {
+    const { port, server } = await start({ key: pki.server.key, cert: pki.server.cert });
+    const old = await peer(port, { ca: pki.ca.cert, servername: 'localhost' });
+    const before = old.socket.getPeerX509Certificate()!.fingerprint256;
+    const renewed = pki.ca.issue({ commonName: 'localhost', altNames: ['DNS:localhost'], usage: 'server' });
+    server.reloadTls(renewed);
+    const fresh = await peer(port, { ca: pki.ca.cert, servername: 'localhost' });
+    const after = fresh.socket.getPeerX509Certificate()!.fingerprint256;
+    expect(after).toBe(new X509Certificate(renewed.cert).fingerprint256);
+    expect(after).not.toBe(before);
+    expect(await old.call('greeter/sayHello', { name: 'old' })).toMatchObject({ message: /hello old/ });
+    expect(await fresh.call('greeter/sayHello', { name: 'new' })).toMatchObject({ message: /hello new/ });
+  });
+
+  it('refuses reloadTls on a plain-TCP server', async () => {
+    const server = createServer();
+    servers.push(server);
+    await server.listen();
+    expect(() => server.reloadTls({})).toThrow(/tls/);
+  });
+});
