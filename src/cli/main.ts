@@ -2,10 +2,11 @@
 import { CliError, type Command, ExitCode, type Io } from './command.js';
 import { benchCommand } from './commands/bench.js';
 import { callCommand } from './commands/call.js';
+import { demoCommand } from './commands/demo.js';
 import { lsCommand } from './commands/ls.js';
 import { registryCommand } from './commands/registry.js';
 
-const commands: Command[] = [registryCommand, lsCommand, callCommand, benchCommand];
+const commands: Command[] = [demoCommand, registryCommand, lsCommand, callCommand, benchCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
