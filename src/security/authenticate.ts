@@ -1,0 +1,39 @@
+import type { CallContext } from '../core/context.js';
+import { RpcError } from '../core/errors.js';
+import type { Filter } from '../core/service.js';
+import type { Principal } from './principal.js';
+
+/**
+ * Finds the caller's principal from one kind of credential. Returns undefined when that kind
+ * is absent, so the next authenticator may try; throws UNAUTHENTICATED when it is present but bad.
+ */
+export type Authenticator = (ctx: CallContext) => Principal | undefined | Promise<Principal | undefined>;
+
+export interface AuthenticateOptions {
+  /** Let calls without any credential through with no principal (authorize() can still refuse). */
+  optional?: boolean;
+  /** Methods that need no credential (health checks), by full name `service/method`. */
+  publicMethods?: readonly string[];
+}
+
+export const unauthenticated = (message: string) =>
+  new RpcError('UNAUTHENTICATED', message, { mayHaveProcessed: false });
+
+/** Server filter: the first authenticator that recognises a credential sets `ctx.principal`. */
+export function authenticate(
+  authenticators: readonly Authenticator[],
+  options: AuthenticateOptions = {},
+): Filter {
+  if (authenticators.length === 0) throw new TypeError('authenticate needs at least one authenticator');
+  const open = new Set(options.publicMethods ?? []);
+  return async (req, ctx, next) => {
+    for (const auth of authenticators) {
+      const principal = await auth(ctx);
+      if (principal) return next(req, { ...ctx, principal });
+    }
+    if (options.optional || open.has(ctx.method)) return next(req, ctx);
+    throw unauthenticated(
+      `${ctx.method} needs credentials: metadata "authorization: Bearer <token>" or a client certificate`,
+    );
+  };
+}
