@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Event } from '../../core/events.js';
+import { createDashboard, type Dashboard, type DashboardOptions } from '../../observe/dashboard/dashboard.js';
+import type { RegistryMetricsOptions } from '../../observe/dashboard/metrics-route.js';
 import { eurekaRoutes } from './eureka-api.js';
 import { tensileApi } from './http-api.js';
 import { HttpError, match, type Route, sendError } from './http-util.js';
@@ -36,6 +39,10 @@ export interface StartRegistryOptions {
   heartbeatMs?: number;
   logger?: RegistryLogger;
   now?: () => number;
+  /** The read-only live dashboard at /dashboard/ (docs/dashboard.md); default on. */
+  dashboard?: boolean | DashboardOptions;
+  /** Prometheus text at /metrics: registry size, lease renewals, and any Registry you pass; default off. */
+  metrics?: boolean | RegistryMetricsOptions;
 }
 
 export interface RunningRegistry {
@@ -45,6 +52,10 @@ export interface RunningRegistry {
   readonly store: RegistryStore;
   readonly changes: Event<Change>;
   readonly onSelfPreservation: Event<{ active: boolean; ratio: number }>;
+  /** The dashboard, unless disabled: `attach({ autoscaler, client })` feeds it in-process sources. */
+  readonly dashboard?: Dashboard;
+  /** The prom-client Registry served at /metrics, when enabled. */
+  readonly metrics?: MetricsRegistry;
   close(): Promise<void>;
 }
 
@@ -76,7 +87,23 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     maxSubscribers: options.maxSubscribers ?? 10_000,
     heartbeatMs: options.heartbeatMs ?? 15_000,
   });
-  const routes: Route[] = [...tensile.routes, ...eurekaRoutes(common)];
+  const dashboard =
+    options.dashboard === false
+      ? undefined
+      : createDashboard(store, options.dashboard === true ? {} : options.dashboard);
+  // prom-client loads only when /metrics is asked for.
+  const metrics = options.metrics
+    ? (await import('../../observe/dashboard/metrics-route.js')).registryMetricsRoute(
+        store,
+        options.metrics === true ? {} : options.metrics,
+      )
+    : undefined;
+  const routes: Route[] = [
+    ...tensile.routes,
+    ...eurekaRoutes(common),
+    ...(dashboard?.routes ?? []),
+    ...(metrics?.routes ?? []),
+  ];
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
@@ -105,10 +132,20 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   }, options.evictionIntervalMs ?? 1_000);
   eviction.unref();
 
+  const stopExtras = () => {
+    metrics?.close();
+    return dashboard?.close();
+  };
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (err: Error) => {
+      clearInterval(eviction);
+      tensile.close();
+      void stopExtras();
+      reject(err);
+    };
+    server.once('error', fail);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });
@@ -122,11 +159,14 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     store,
     changes: store.changes,
     onSelfPreservation: store.onSelfPreservation,
+    ...(dashboard ? { dashboard } : {}),
+    ...(metrics ? { metrics: metrics.registry } : {}),
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
         clearInterval(eviction);
         tensile.close();
-        server.close(() => resolve());
+        const extras = stopExtras();
+        server.close(() => void Promise.resolve(extras).then(() => resolve()));
         server.closeAllConnections();
       })),
   };
