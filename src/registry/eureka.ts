@@ -4,8 +4,11 @@
  * watched application; everything else maps one-to-one onto Eureka calls.
  */
 import { disposable } from '../core/events.js';
+import type { TokenSource } from '../security/credentials.js';
+import type { ClientTlsOptions } from '../security/tls-options.js';
 import { fromEureka, WEIGHT_KEY } from './embedded/eureka-json.js';
 import { isObject } from './embedded/http-util.js';
+import { httpClient } from './http-request.js';
 import { type Instance, type InstanceInput, normalizeInstance, splitAddress } from './instance.js';
 import type { Registration, Registry } from './registry.js';
 
@@ -21,6 +24,10 @@ export interface EurekaRegistryOptions {
   /** Per-request timeout; default 5 s. */
   requestTimeoutMs?: number;
   logger?: { warn(msg: string): void; info?(msg: string): void };
+  /** Bearer token for a registry with access control (Tensile's embedded one, or a proxy in front of Eureka). */
+  token?: TokenSource;
+  /** For https service URLs: the CA to trust and an optional client certificate. */
+  tls?: ClientTlsOptions;
 }
 
 /** Keeps the exact Tensile service name through Eureka, which upper-cases app names. */
@@ -39,6 +46,11 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
   const timers = new Set<NodeJS.Timeout>();
   let preferred = 0;
   let closed = false;
+  const http = httpClient({
+    timeoutMs,
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.token === undefined ? {} : { token: options.token }),
+  });
 
   /** Tries each server in turn, starting from the last one that answered. */
   const call = async (
@@ -50,13 +62,13 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
     for (let n = 0; n < urls.length; n++) {
       const i = (preferred + n) % urls.length;
       try {
-        const res = await fetch(`${urls[i]}/${path}`, {
+        const res = await http.send(
           method,
-          headers: { accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) },
-          ...(body ? { body: JSON.stringify(body) } : {}),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        const text = await res.text();
+          `${urls[i]}/${path}`,
+          { accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) },
+          body ? JSON.stringify(body) : undefined,
+        );
+        const text = res.text;
         if (res.status >= 500) throw new Error(`HTTP ${res.status} from ${urls[i]}`);
         preferred = i;
         return { status: res.status, json: text ? safeJson(text) : undefined };
@@ -241,6 +253,7 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
       closed = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
+      http.close();
     },
   };
 }

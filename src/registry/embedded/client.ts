@@ -1,5 +1,8 @@
-import { Agent, type IncomingMessage, request } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { disposable } from '../../core/events.js';
+import type { TokenSource } from '../../security/credentials.js';
+import { type ClientTlsOptions, clientTlsConnectOptions } from '../../security/tls-options.js';
 import { type Instance, type InstanceInput, type InstanceStatus, normalizeInstance } from '../instance.js';
 import type { Registration, Registry } from '../registry.js';
 import { type SseEvent, sseParser } from './sse.js';
@@ -21,6 +24,10 @@ export interface EmbeddedRegistryOptions {
   /** Reconnect backoff bounds (full jitter); default 100 ms … 5 s. */
   backoff?: { initialMs?: number; maxMs?: number };
   logger?: RegistryClientLogger;
+  /** Bearer token sent with every request (a function for rotating tokens), for a registry with `auth`. */
+  token?: TokenSource;
+  /** For an https registry: the CA to trust, and a client certificate when the registry wants one. */
+  tls?: ClientTlsOptions;
 }
 
 interface Reply {
@@ -31,7 +38,19 @@ interface Reply {
 /** A Registry client of the embedded registry: leases renewed over HTTP, watches pushed over SSE. */
 export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
   const base = new URL(options.url);
-  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const secure = base.protocol === 'https:';
+  const request = secure ? httpsRequest : httpRequest;
+  const tls = secure ? clientTlsConnectOptions(options.tls ?? {}, base.hostname) : {};
+  const agent = secure
+    ? new HttpsAgent({ keepAlive: true, maxSockets: 16, ...tls })
+    : new Agent({ keepAlive: true, maxSockets: 16 });
+  // Watch streams hold their socket for good: their own agent keeps them off the request pool.
+  const streamAgent = secure ? new HttpsAgent({ ...tls }) : new Agent();
+  const authorization = async (): Promise<Record<string, string>> => {
+    if (options.token === undefined) return {};
+    const token = typeof options.token === 'string' ? options.token : await options.token();
+    return { authorization: `Bearer ${token}` };
+  };
   const timeoutMs = options.requestTimeoutMs ?? 5_000;
   const minBackoff = options.backoff?.initialMs ?? 100;
   const maxBackoff = options.backoff?.maxMs ?? 5_000;
@@ -39,8 +58,9 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
   const cleanups = new Set<() => void>();
   let closed = false;
 
-  const call = (method: string, path: string, body?: unknown): Promise<Reply> =>
-    new Promise((resolve, reject) => {
+  const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
+    const auth = await authorization();
+    return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = request(
         new URL(path, base),
@@ -49,6 +69,7 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
           agent,
           timeout: timeoutMs,
           headers: {
+            ...auth,
             accept: 'application/json',
             // An explicit length even when empty: a chunked PUT costs a second packet and a Nagle stall.
             'content-length': payload ? Buffer.byteLength(payload) : 0,
@@ -75,6 +96,7 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
       req.on('error', reject);
       req.end(payload);
     });
+  };
   const expect = async (method: string, path: string, ok: number[], body?: unknown) => {
     const reply = await call(method, path, body);
     if (!ok.includes(reply.status)) {
@@ -179,15 +201,27 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
       if (attempt === 0)
         log?.warn(`watch of ${service} lost (${why}); keeping the last known set, reconnecting`);
       const delay = Math.random() * Math.min(maxBackoff, minBackoff * 2 ** attempt++);
-      retry = setTimeout(connect, delay);
+      retry = setTimeout(() => void connect(), delay);
     };
     const armIdle = () => {
       clearTimeout(idle);
       idle = setTimeout(() => reconnect(`silent for ${idleMs} ms`), idleMs);
     };
-    const connect = () => {
+    const connect = async () => {
+      let auth: Record<string, string>;
+      try {
+        auth = await authorization();
+      } catch (err) {
+        return reconnect(`token: ${(err as Error).message}`);
+      }
+      if (stopped || closed) return;
       const req = request(new URL(`/v1/watch?service=${enc(service)}`, base), {
-        headers: { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+        agent: streamAgent,
+        headers: {
+          ...auth,
+          accept: 'text/event-stream',
+          ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+        },
       });
       req.on('response', (r) => {
         if (r.statusCode !== 200) {
@@ -212,7 +246,7 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
       req.on('error', (err) => reconnect(err.message));
       req.end();
     };
-    connect();
+    void connect();
     return {
       listeners,
       current: () => current,
@@ -262,6 +296,7 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
       for (const s of streams.values()) s.stop();
       streams.clear();
       agent.destroy();
+      streamAgent.destroy();
     },
   };
 }

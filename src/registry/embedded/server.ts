@@ -1,9 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Event } from '../../core/events.js';
 import { createDashboard, type Dashboard, type DashboardOptions } from '../../observe/dashboard/dashboard.js';
 import type { RegistryMetricsOptions } from '../../observe/dashboard/metrics-route.js';
+import { type ServerTlsOptions, serverTlsContext } from '../../security/tls-options.js';
+import { type RegistryAuthOptions, registryAccess } from './access.js';
 import { eurekaRoutes } from './eureka-api.js';
 import { tensileApi } from './http-api.js';
 import { HttpError, match, type Route, sendError } from './http-util.js';
@@ -39,6 +42,10 @@ export interface StartRegistryOptions {
   heartbeatMs?: number;
   logger?: RegistryLogger;
   now?: () => number;
+  /** Serve https; with `ca`, client certificates are verified (and accepted as credentials). */
+  tls?: ServerTlsOptions;
+  /** Access control: writes need a bearer token or client certificate; reads optionally too. */
+  auth?: RegistryAuthOptions;
   /** The read-only live dashboard at /dashboard/ (docs/dashboard.md); default on. */
   dashboard?: boolean | DashboardOptions;
   /** Prometheus text at /metrics: registry size, lease renewals, and any Registry you pass; default off. */
@@ -105,9 +112,11 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     ...(metrics?.routes ?? []),
   ];
 
+  const access = options.auth && registryAccess(options.auth, options.tls?.ca !== undefined);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const url = new URL(req.url ?? '/', 'http://registry');
+      await access?.(req, url.pathname);
       const found = match(routes, req.method ?? 'GET', url.pathname);
       if (!found) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
       await found.handler(req, res, found.params, url);
@@ -122,7 +131,16 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       if (httpErr.status === 413) res.on('finish', () => req.socket.destroy());
     }
   };
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handle(req, res));
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  const server = options.tls
+    ? createHttpsServer(
+        // Certificates are optional by default: token holders and open reads connect without one.
+        { ...serverTlsContext({ rejectUnauthorized: false, ...options.tls }), keepAliveTimeout: 65_000 },
+        onRequest,
+      )
+    : createServer({ keepAliveTimeout: 65_000 }, onRequest);
+  // A client cert that fails verification must reach `access` as unauthenticated, not kill the socket.
+  if (options.tls) server.on('tlsClientError', () => {});
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
 
@@ -154,7 +172,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${port}`,
     port,
     store,
     changes: store.changes,
