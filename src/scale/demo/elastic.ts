@@ -59,7 +59,8 @@ export interface ElasticFleet {
   close(): Promise<void>;
 }
 
-const WORKER = new URL('./demo-worker.ts', import.meta.url);
+// demo-worker.ts from the sources (through tsx), demo-worker.js from a build.
+const WORKER = new URL(`./demo-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /**
  * The whole elastic loop on one machine: embedded registry, a process pool of demo

@@ -71,9 +71,11 @@ export function openLoop(options: LoadGeneratorOptions): LoadGenerator {
   };
 
   // A 5 ms pacer with carried-over credit keeps the rate exact without a timer per call.
+  // After a stall of this process (a starved CPU) it catches up on at most 100 ms of
+  // calls: a burst of seconds' worth would measure the stall, not the fleet.
   const pacer = setInterval(() => {
     const now = performance.now();
-    credit += (options.rate((now - started) / 1000) * (now - last)) / 1000;
+    credit += (options.rate((now - started) / 1000) * Math.min(now - last, 100)) / 1000;
     last = now;
     for (; credit >= 1; credit--) fire();
   }, 5);
