@@ -22,10 +22,10 @@ decision with its reason, and a summary. About 65 s; Ctrl-C stops early and stil
 Exit code 0 when no call failed, 1 otherwise.
 
 Options:
-  --quick                 a ~30 s variant (shorter phases, 40 calls/s base)
+  --quick                 a ~30 s variant (shorter phases, 30 calls/s base)
   --duration <dur>        total length of the load, e.g. 2m (stretches every phase)
   --scale <x>             multiply every phase's length by x (e.g. 2 or 0.5)
-  --rate <calls/s>        base rate (default 60, or 40 with --quick)
+  --rate <calls/s>        base rate (default 60, or 30 with --quick)
   --peak <x>              peak as a multiple of the base rate (default 10)
   --target-inflight <n>   calls in flight per instance the autoscaler holds (default 4.8)
   --target-p99 <dur>      client p99 objective of the summary (default 100ms); when given
@@ -76,7 +76,7 @@ Options:
     const options = {
       quick,
       scale,
-      baseRate: values.rate === undefined ? (quick ? 40 : 60) : parseNumber(values.rate, '--rate', 1, 5_000),
+      baseRate: values.rate === undefined ? (quick ? 30 : 60) : parseNumber(values.rate, '--rate', 1, 5_000),
       peak: parseNumber(values.peak, '--peak', 1, 100),
       minReplicas,
       maxReplicas,

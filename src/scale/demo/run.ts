@@ -147,6 +147,7 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoResult> {
   // Phase headers on the phases' own clock; a status line shows the second it measured.
   const phaseTimers = scenario.phases.map((p) =>
     setTimeout(() => {
+      recorder.replicas(now(), readyCount(fleet.pool));
       const [a, b] = [Math.round(p.fromRate), Math.round(p.toRate)];
       const rates = a === b ? `${a}` : `${a} → ${b}`;
       term.line(term.color('bold', `── ${p.name}: ${rates} calls/s for ${Math.round(p.durationS)} s`));

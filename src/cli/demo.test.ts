@@ -1,0 +1,128 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+// The elastic demo as a user runs it: the real CLI in a child process, which starts the
+// registry, a process pool of instances and the load. Nothing here asserts timing; the
+// demo's phases are wall-clock, so the run takes ~30 s whatever the machine.
+const bin = fileURLToPath(new URL('../../bin/tensile.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** Starts `tensile demo ...`; `onOutput` sees stdout so far and may act on the child. */
+function demo(args: string[], timeoutMs: number, onOutput?: (out: string, child: ChildProcess) => void) {
+  return new Promise<Run>((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+      onOutput?.(stdout, child);
+    });
+    child.stderr!.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tensile demo ${args.join(' ')} timed out; stdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The pids the demo reports having started; none may outlive it. */
+function reportedPids(stdout: string): number[] {
+  const m = /processes: (\d+) started, .*\(pids ([\d ]+)\)/.exec(stdout);
+  expect(m, stdout).not.toBeNull();
+  const pids = m![2]!.trim().split(' ').map(Number);
+  expect(pids.length).toBe(Number(m![1]));
+  return pids;
+}
+
+describe('tensile demo', () => {
+  it('rejects bad flags with exit 2 and says why', async () => {
+    const runs = await Promise.all([
+      demo(['--bogus'], 15_000),
+      demo(['--peak', 'lots'], 15_000),
+      demo(['--min', '4', '--max', '2'], 15_000),
+      demo(['--duration', '2m', '--scale', '2'], 15_000),
+      demo(['--target-p99', 'soon'], 15_000),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2, 2]);
+    expect(runs[0]!.stderr).toContain("Unknown option '--bogus'");
+    expect(runs[1]!.stderr).toContain('--peak must be a number between 1 and 100, got "lots"');
+    expect(runs[2]!.stderr).toContain('--max (2) must be at least --min (4)');
+    expect(runs[3]!.stderr).toContain('give --duration or --scale, not both');
+    expect(runs[4]!.stderr).toContain('--target-p99 must be a duration');
+    // Nothing was started for a bad command line.
+    for (const r of runs) expect(r.stdout).toBe('');
+  });
+
+  it('--quick scales out under the 10x step and back in, with no failed call and no process left', {
+    timeout: 60_000,
+  }, async () => {
+    const run = await demo(['--quick'], 55_000);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const out = run.stdout;
+    expect(out).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/dashboard\/$/m);
+    // Every phase is announced, and progress comes as plain lines (stdout is not a TTY).
+    for (const phase of ['warm-up', 'ramp-up', 'peak', 'ramp-down', 'cool-down'])
+      expect(out).toContain(`── ${phase}:`);
+    expect(out).toMatch(/offered +\d+\/s +achieved +\d+\/s +replicas \d+ ready \d+ starting \d+ desired/);
+    expect(out).not.toContain('\x1b[');
+    // Decisions are printed with their reasons.
+    expect(out).toMatch(/▲ scale out {2}1 → \d+: inflight .* vs target 4\.80/);
+    expect(out).toMatch(/▼ scale in {2}\d+ → \d+: /);
+    const max = Number(/replicas +max (\d+) ready, (\d+) at the end/.exec(out)?.[1]);
+    const end = Number(/replicas +max \d+ ready, (\d+) at the end/.exec(out)?.[1]);
+    expect(max).toBeGreaterThan(1);
+    expect(end).toBeLessThan(max);
+    expect(out).toMatch(/calls +[\d,]+ sent, [\d,]+ ok, 0 failed/);
+    expect(out).toMatch(/scale events +[1-9]\d* out, [1-9]\d* in/);
+    for (const phase of ['warm-up', 'peak', 'cool-down'])
+      expect(out).toMatch(new RegExp(`^ +${phase} .* ms`, 'm'));
+    expect(out).toContain('processes: ');
+    expect(reportedPids(out).filter(alive)).toEqual([]);
+  });
+
+  it('stops cleanly on SIGINT: drains, stops every instance, still prints the summary', {
+    timeout: 40_000,
+  }, async () => {
+    let sent = false;
+    const run = await demo(['--quick'], 35_000, (out, child) => {
+      // Interrupt once load is flowing through the fleet.
+      if (!sent && /^ +([2-9]|\d\d)s /m.test(out)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    expect(sent).toBe(true);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toMatch(/interrupted at \d+ s: draining/);
+    expect(run.stdout).toMatch(/calls +[\d,]+ sent, [\d,]+ ok, 0 failed/);
+    expect(run.stdout).toContain('no failed calls (interrupted)');
+    const pids = reportedPids(run.stdout);
+    expect(pids.length).toBeGreaterThan(0);
+    expect(pids.filter(alive)).toEqual([]);
+  });
+});
