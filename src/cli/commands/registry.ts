@@ -2,7 +2,7 @@ import { type Command, parse, parseDuration, parseInteger } from '../command.js'
 
 export const registryCommand: Command = {
   name: 'registry',
-  summary: 'start the embedded registry (Tensile API with push, Eureka REST API)',
+  summary: 'start the embedded registry (Tensile API with push, Eureka REST API, live dashboard)',
   usage: `tensile registry [options]
 
 Starts the embedded registry and serves until interrupted.
@@ -12,7 +12,9 @@ Options:
   --port <port>        listen port (default 8761, 0 for any free port)
   --lease-ttl <dur>    a lease lapses this long after its last renewal (default 10s)
   --renew <dur>        renew interval clients are told to use (default 3s)
-  --no-self-preservation   always evict expired leases`,
+  --no-self-preservation   always evict expired leases
+  --no-dashboard       do not serve the live dashboard at /dashboard/
+  --metrics            serve Prometheus metrics at /metrics (registry size, lease renewals)`,
   async run(argv, io) {
     const { values } = parse(
       'registry',
@@ -23,6 +25,8 @@ Options:
         'lease-ttl': { type: 'string', default: '10s' },
         renew: { type: 'string', default: '3s' },
         'no-self-preservation': { type: 'boolean', default: false },
+        'no-dashboard': { type: 'boolean', default: false },
+        metrics: { type: 'boolean', default: false },
       },
       false,
     );
@@ -40,10 +44,14 @@ Options:
       leaseTtlMs,
       renewIntervalMs,
       ...(values['no-self-preservation'] ? { selfPreservation: false as const } : {}),
+      dashboard: !values['no-dashboard'],
+      metrics: values.metrics,
       logger: { info: (m) => io.err.write(`${m}\n`), warn: (m) => io.err.write(`warning: ${m}\n`) },
     });
     io.out.write(`registry listening on ${registry.url}\n`);
     io.out.write(`  Tensile API ${registry.url}/v1/services   Eureka API ${registry.url}/eureka/apps\n`);
+    if (registry.dashboard) io.out.write(`  Dashboard   ${registry.url}${registry.dashboard.path}\n`);
+    if (registry.metrics) io.out.write(`  Metrics     ${registry.url}/metrics\n`);
     await io.interrupted;
     io.err.write('stopping registry\n');
     await registry.close();

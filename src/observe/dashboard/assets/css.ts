@@ -69,6 +69,7 @@ td.id small { display: block; color: var(--muted); font-family: inherit; }
 .kind.expire, .kind.eject, .kind.breaker { background: #fee2e2; color: #991b1b; }
 .kind.status { background: #fef3c7; color: #92400e; }
 .kind.scale { background: #ede9fe; color: #5b21b6; }
-.who { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; color: var(--muted); overflow-wrap: anywhere; }
+.who { display: flex; flex-direction: column; flex: none; max-width: 40%; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; color: var(--muted); }
+.who span { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .text { overflow-wrap: anywhere; }
 `;

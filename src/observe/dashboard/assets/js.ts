@@ -187,12 +187,13 @@ export const DASHBOARD_JS = String.raw`(function () {
   }
   function makeSpark(color) {
     var s = svg('svg', { width: 96, height: 24, viewBox: '0 0 96 24', 'aria-hidden': 'true' });
+    s.appendChild(svg('line', { x1: 0, x2: 96, y1: 23.5, y2: 23.5, stroke: '#e3e8ef' }));
     s.appendChild(svg('path', { fill: color, 'fill-opacity': 0.12, stroke: 'none' }));
     s.appendChild(svg('polyline', { fill: 'none', stroke: color, 'stroke-width': 1.5, 'stroke-linejoin': 'round' }));
     return s;
   }
   function drawSpark(s, values) {
-    var area = s.firstChild, line = s.lastChild;
+    var area = s.childNodes[1], line = s.lastChild;
     values = values.slice(-SPARK_POINTS);
     if (!values.length) { line.setAttribute('points', ''); area.setAttribute('d', ''); return; }
     var max = Math.max.apply(null, values);
@@ -484,8 +485,13 @@ export const DASHBOARD_JS = String.raw`(function () {
       li.setAttribute('data-kind', e.kind);
       li.appendChild(el('time', '', fmtTime(e.at)));
       li.appendChild(el('span', 'kind ' + e.kind, e.kind));
-      var who = e.service ? e.service + (e.instance ? ' ' + e.instance : '') : '';
-      if (who) li.appendChild(el('span', 'who', who));
+      if (e.service) {
+        var who = el('span', 'who');
+        who.appendChild(el('span', '', e.service));
+        if (e.instance) who.appendChild(el('span', '', e.instance));
+        who.title = e.service + (e.instance ? ' ' + e.instance : '');
+        li.appendChild(who);
+      }
       li.appendChild(el('span', 'text', e.text));
       list.appendChild(li);
     });
