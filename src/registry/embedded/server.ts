@@ -139,8 +139,8 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
         onRequest,
       )
     : createServer({ keepAliveTimeout: 65_000 }, onRequest);
-  // A client cert that fails verification must reach `access` as unauthenticated, not kill the socket.
-  if (options.tls) server.on('tlsClientError', () => {});
+  // Failed or timed-out TLS handshakes are dropped (an untrusted client cert is not one: it reaches `access`).
+  if (options.tls) server.on('tlsClientError', (_err, socket) => socket.destroy());
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
 
