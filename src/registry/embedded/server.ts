@@ -135,7 +135,11 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   const server = options.tls
     ? createHttpsServer(
         // Certificates are optional by default: token holders and open reads connect without one.
-        { ...serverTlsContext({ rejectUnauthorized: false, ...options.tls }), keepAliveTimeout: 65_000 },
+        {
+          ...serverTlsContext({ rejectUnauthorized: false, ...options.tls }),
+          handshakeTimeout: 10_000,
+          keepAliveTimeout: 65_000,
+        },
         onRequest,
       )
     : createServer({ keepAliveTimeout: 65_000 }, onRequest);
