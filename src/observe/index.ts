@@ -1,3 +1,15 @@
+export type { Dashboard, DashboardOptions } from './dashboard/dashboard.js';
+export type { RegistryMetricsRouteOptions } from './dashboard/metrics-route.js';
+export type { AttachSources, AutoscalerSource, ClientSource } from './dashboard/sources.js';
+export type {
+  DashboardDelta,
+  DashboardEvent,
+  DashboardSnapshot,
+  DecisionPoint,
+  EndpointView,
+  InstanceView,
+  StatsSample,
+} from './dashboard/types.js';
 export {
   type AutoscalerMetricsOptions,
   bindAutoscalerMetrics,

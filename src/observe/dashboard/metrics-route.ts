@@ -6,7 +6,7 @@ import type { RegistryStore } from '../../registry/embedded/store.js';
 import { bindRegistryMetrics, type RegistryEvent } from '../event-metrics.js';
 import { metricsHandler } from '../metrics-http.js';
 
-export interface RegistryMetricsOptions {
+export interface RegistryMetricsRouteOptions {
   /**
    * Where the registry's own metrics go and what `/metrics` serves: pass your app's
    * prom-client Registry to expose its metrics (autoscaler, clients) on the same endpoint.
@@ -30,7 +30,7 @@ export interface MountedMetrics {
  */
 export function registryMetricsRoute(
   store: RegistryStore,
-  options: RegistryMetricsOptions = {},
+  options: RegistryMetricsRouteOptions = {},
 ): MountedMetrics {
   const registry = options.registry ?? new Registry();
   const path = options.path ?? '/metrics';

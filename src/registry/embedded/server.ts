@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Event } from '../../core/events.js';
 import { createDashboard, type Dashboard, type DashboardOptions } from '../../observe/dashboard/dashboard.js';
-import type { RegistryMetricsOptions } from '../../observe/dashboard/metrics-route.js';
+import type { RegistryMetricsRouteOptions } from '../../observe/dashboard/metrics-route.js';
 import { type ServerTlsOptions, serverTlsContext } from '../../security/tls-options.js';
 import { type RegistryAuthOptions, registryAccess } from './access.js';
 import { eurekaRoutes } from './eureka-api.js';
@@ -49,7 +49,7 @@ export interface StartRegistryOptions {
   /** The read-only live dashboard at /dashboard/ (docs/dashboard.md); default on. */
   dashboard?: boolean | DashboardOptions;
   /** Prometheus text at /metrics: registry size, lease renewals, and any Registry you pass; default off. */
-  metrics?: boolean | RegistryMetricsOptions;
+  metrics?: boolean | RegistryMetricsRouteOptions;
 }
 
 export interface RunningRegistry {
