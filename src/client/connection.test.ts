@@ -301,3 +301,38 @@ describe('write coalescing', () => {
     expect(timeouts[1]).toBeUndefined();
   });
 });
+
+describe('close', () => {
+  it('lets a call in flight finish, then closes', async () => {
+    const server = await scripted((f, socket) => setTimeout(() => reply(socket, f.callId, 'late'), 50));
+    const conn = await dial(server.address);
+    const call = conn.call(1, ctx());
+    await expect.poll(() => server.dataEvents[0]).toBe(1);
+    const closed = conn.close();
+    await expect(conn.call(2, ctx())).rejects.toMatchObject({ code: 'UNAVAILABLE', mayHaveProcessed: false });
+    expect(await call).toBe('late');
+    await closed;
+    expect(conn.isOpen).toBe(false);
+  });
+
+  it('settles against a hung peer with nothing in flight: the socket is destroyed after the linger', async () => {
+    const server = await scripted(() => {});
+    const conn = await dial(server.address);
+    // A paused socket reads nothing, not even our FIN: like a SIGSTOPped process, it never closes its side.
+    server.sockets[0]!.pause();
+    await conn.close(200);
+    expect(conn.isOpen).toBe(false);
+  });
+
+  it('fails calls still pending after the grace period as UNAVAILABLE, may have processed', async () => {
+    const server = await scripted((_, socket) => socket.pause());
+    const conn = await dial(server.address);
+    const call = failure(conn.call({ a: 1 }, ctx()));
+    await expect.poll(() => server.dataEvents[0]).toBe(1);
+    await conn.close(200);
+    const err = await call;
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.mayHaveProcessed).toBe(true);
+    expect(err.message).toMatch(/grace period/);
+  });
+});

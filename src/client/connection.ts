@@ -3,7 +3,7 @@ import { type CallContext, NEVER_ABORTED } from '../core/context.js';
 import { RpcError, statusFromNumber } from '../core/errors.js';
 import { createEmitter } from '../core/events.js';
 import { splitAddress } from '../registry/instance.js';
-import type { Codec } from '../wire/codec.js';
+import { type Codec, encodePayload } from '../wire/codec.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   decodeError,
@@ -33,13 +33,39 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
 }
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(err: RpcError): void;
-  timer: NodeJS.Timeout | undefined;
-  signal: AbortSignal;
-  onAbort: (() => void) | undefined;
+/**
+ * A call awaiting its reply. It is its own abort listener (`handleEvent`) and its timer
+ * gets its arguments through setTimeout, so a call allocates no closures beyond its promise.
+ */
+class Pending {
+  resolve!: (value: unknown) => void;
+  reject!: (err: RpcError) => void;
+  timer: NodeJS.Timeout | undefined = undefined;
+  listening = false;
+
+  constructor(
+    readonly conn: Connection,
+    readonly id: number,
+    readonly signal: AbortSignal,
+  ) {}
+
+  handleEvent(): void {
+    const reason = this.signal.reason;
+    this.conn.abandon(
+      this.id,
+      reason instanceof RpcError ? reason : new RpcError('CANCELLED', 'cancelled by the caller'),
+    );
+  }
 }
+
+function onDeadline(conn: Connection, id: number, timeoutMs: number): void {
+  conn.abandon(id, new RpcError('DEADLINE_EXCEEDED', `deadline exceeded after ${Math.round(timeoutMs)} ms`));
+}
+
+/** How long `close()` lets calls in flight finish before failing them. */
+export const DEFAULT_CLOSE_GRACE_MS = 5_000;
+/** After the last call, how long to wait for the peer to close its side before destroying the socket. */
+const CLOSE_LINGER_MS = 1_000;
 
 const methodCache = new Map<string, Buffer>();
 function methodBytes(method: string): Buffer {
@@ -65,6 +91,10 @@ export class Connection {
   private readonly goAway = createEmitter<{ lastCallId: number; reason: string }>();
   private readonly closeEmitter = createEmitter<void>();
   private pings = new Map<number, (rtt: number) => void>();
+  private closing: Promise<void> | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private lingerMs = CLOSE_LINGER_MS;
   /** Fires when the server sent GOAWAY: send nothing new here. */
   readonly onGoAway = this.goAway.event;
   readonly onClose = this.closeEmitter.event;
@@ -150,73 +180,76 @@ export class Connection {
   }
 
   /** Sends one call; rejects with RpcError. The deadline and signal come from ctx. */
-  async call(input: unknown, ctx: CallContext): Promise<unknown> {
-    if (!this.writer.writable) await this.writer.whenWritable();
+  call(input: unknown, ctx: CallContext): Promise<unknown> {
+    // Plain promise rather than async: no extra promise and microtask per call.
+    if (this.writer.writable) return this.send(input, ctx);
+    return this.writer.whenWritable().then(() => this.send(input, ctx));
+  }
+
+  private send(input: unknown, ctx: CallContext): Promise<unknown> {
     if (this.state !== 'open') {
-      throw unavailable(
-        `connection to ${this.address} is ${this.state === 'draining' ? 'draining after GOAWAY' : 'closed'}`,
-        false,
+      return Promise.reject(
+        unavailable(
+          `connection to ${this.address} is ${this.state === 'draining' ? 'draining after GOAWAY' : 'closed'}`,
+          false,
+        ),
       );
     }
-    if (ctx.signal.aborted)
-      throw new RpcError('CANCELLED', 'cancelled before sending', { mayHaveProcessed: false });
+    const signal = ctx.signal;
+    if (signal.aborted)
+      return Promise.reject(
+        new RpcError('CANCELLED', 'cancelled before sending', { mayHaveProcessed: false }),
+      );
     let timeoutMs: number | undefined;
     if (ctx.deadline !== Number.POSITIVE_INFINITY) {
       timeoutMs = ctx.deadline - Date.now();
-      if (timeoutMs <= 0)
-        throw new RpcError('DEADLINE_EXCEEDED', 'deadline expired before sending', {
-          mayHaveProcessed: false,
-        });
+      if (timeoutMs <= 0) {
+        return Promise.reject(
+          new RpcError('DEADLINE_EXCEEDED', 'deadline expired before sending', { mayHaveProcessed: false }),
+        );
+      }
     }
+    const id = this.nextId;
     let frame: Buffer;
     try {
       frame = encodeRequest(
-        this.nextId,
+        id,
         methodBytes(ctx.method),
         timeoutMs,
         encodeMetadata(ctx.metadata),
-        this.codec.encode(input),
+        encodePayload(this.codec, input),
       );
     } catch (err) {
-      throw new RpcError('INVALID_ARGUMENT', `cannot encode request: ${(err as Error).message}`, {
-        mayHaveProcessed: false,
-        cause: err,
-      });
-    }
-    if (frame.length > this.serverMaxFrameBytes) {
-      throw new RpcError(
-        'RESOURCE_EXHAUSTED',
-        `request of ${frame.length} bytes exceeds the server's frame limit of ${this.serverMaxFrameBytes}`,
-        { mayHaveProcessed: false },
+      return Promise.reject(
+        new RpcError('INVALID_ARGUMENT', `cannot encode request: ${(err as Error).message}`, {
+          mayHaveProcessed: false,
+          cause: err,
+        }),
       );
     }
-    const id = this.nextId++;
+    if (frame.length > this.serverMaxFrameBytes) {
+      return Promise.reject(
+        new RpcError(
+          'RESOURCE_EXHAUSTED',
+          `request of ${frame.length} bytes exceeds the server's frame limit of ${this.serverMaxFrameBytes}`,
+          { mayHaveProcessed: false },
+        ),
+      );
+    }
+    this.nextId++;
     // Call ids never wrap: a connection that used them all drains and the endpoint dials anew.
     if (this.nextId >= MAX_CALL_ID) this.state = 'draining';
     this.writer.write(frame, id);
+    const p = new Pending(this, id, signal);
+    if (timeoutMs !== undefined) p.timer = setTimeout(onDeadline, timeoutMs, this, id, timeoutMs);
+    if (signal !== NEVER_ABORTED) {
+      signal.addEventListener('abort', p, { once: true });
+      p.listening = true;
+    }
+    this.pending.set(id, p);
     return new Promise<unknown>((resolve, reject) => {
-      const p: Pending = { resolve, reject, timer: undefined, signal: ctx.signal, onAbort: undefined };
-      if (timeoutMs !== undefined) {
-        p.timer = setTimeout(
-          () =>
-            this.abandon(
-              id,
-              new RpcError('DEADLINE_EXCEEDED', `deadline exceeded after ${Math.round(timeoutMs)} ms`),
-            ),
-          timeoutMs,
-        );
-      }
-      if (ctx.signal !== NEVER_ABORTED) {
-        p.onAbort = () => {
-          const reason = ctx.signal.reason;
-          this.abandon(
-            id,
-            reason instanceof RpcError ? reason : new RpcError('CANCELLED', 'cancelled by the caller'),
-          );
-        };
-        ctx.signal.addEventListener('abort', p.onAbort, { once: true });
-      }
-      this.pending.set(id, p);
+      p.resolve = resolve;
+      p.reject = reject;
     });
   }
 
@@ -240,21 +273,41 @@ export class Connection {
     });
   }
 
-  /** Sends nothing new, waits for calls in flight, then closes. */
-  async close(): Promise<void> {
-    if (this.state === 'closed') return;
-    this.state = 'draining';
-    if (this.pending.size === 0) this.socket.end();
-    await new Promise<void>((resolve) =>
-      this.state === 'closed' ? resolve() : this.onClose(() => resolve()),
-    );
+  /**
+   * Sends nothing new, lets calls in flight finish for up to `graceMs`, then closes. Calls
+   * still pending after the grace period fail with UNAVAILABLE (they may have been
+   * processed), and a peer that does not close its side in time (a hung process) has its
+   * socket destroyed, so close always settles.
+   */
+  close(graceMs = DEFAULT_CLOSE_GRACE_MS): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
+    if (!this.closing) {
+      this.closing = new Promise<void>((resolve) => this.onClose(() => resolve()));
+      this.state = 'draining';
+      this.lingerMs = Math.min(CLOSE_LINGER_MS, graceMs);
+      if (this.pending.size === 0) this.end();
+      else {
+        this.graceTimer = setTimeout(() => {
+          const flushed = this.writer.flushedCallId;
+          this.failAll((id) =>
+            unavailable(
+              `connection to ${this.address} closed by the client after a ${graceMs} ms grace period`,
+              id <= flushed,
+            ),
+          );
+          this.socket.destroy();
+        }, graceMs);
+      }
+    }
+    return this.closing;
   }
 
   destroy(): void {
     this.socket.destroy();
   }
 
-  private abandon(id: number, err: RpcError): void {
+  /** Fails one pending call locally and tells the server to stop working on it. */
+  abandon(id: number, err: RpcError): void {
     const p = this.pending.get(id);
     if (!p) return;
     this.settle(id, p);
@@ -265,11 +318,16 @@ export class Connection {
   private settle(id: number, p: Pending): void {
     this.pending.delete(id);
     if (p.timer) clearTimeout(p.timer);
-    if (p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
-    if (this.state === 'draining' && this.pending.size === 0) {
-      this.writer.flush();
-      this.socket.end();
-    }
+    if (p.listening) p.signal.removeEventListener('abort', p);
+    if (this.state === 'draining' && this.pending.size === 0) this.end();
+  }
+
+  /** Half-closes once nothing is pending; a peer that never closes its side is cut off after the linger. */
+  private end(): void {
+    if (this.lingerTimer || this.state === 'closed') return;
+    this.writer.flush();
+    this.socket.end();
+    this.lingerTimer = setTimeout(() => this.socket.destroy(), this.lingerMs);
   }
 
   private onData(chunk: Buffer): void {
@@ -342,7 +400,7 @@ export class Connection {
       }
     }
     this.goAway.emit({ lastCallId, reason: code === 0 ? reason : `${statusFromNumber(code)}: ${reason}` });
-    if (this.pending.size === 0) this.socket.end();
+    if (this.pending.size === 0) this.end();
   }
 
   private failAll(err: (id: number) => RpcError): void;
@@ -356,6 +414,8 @@ export class Connection {
 
   private onSocketClose(): void {
     this.state = 'closed';
+    clearTimeout(this.graceTimer);
+    clearTimeout(this.lingerTimer);
     this.writer.release();
     const flushed = this.writer.flushedCallId;
     this.failAll((id) => unavailable(`connection to ${this.address} closed`, id <= flushed));

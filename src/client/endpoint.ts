@@ -66,9 +66,11 @@ export class ClientEndpoint implements Endpoint {
     return this.conn?.isOpen ?? false;
   }
 
-  private readonly send: Service = async (req: unknown, ctx: CallContext) => {
-    const conn = this.conn?.isOpen ? this.conn : await this.connect();
-    return conn.call(req, ctx);
+  // Not async: an open connection's call promise is returned as is, with no extra hop.
+  private readonly send: Service = (req: unknown, ctx: CallContext) => {
+    const conn = this.conn;
+    if (conn?.isOpen) return conn.call(req, ctx);
+    return this.connect().then((c) => c.call(req, ctx));
   };
 
   private connect(): Promise<Connection> {
@@ -129,11 +131,14 @@ export class ClientEndpoint implements Endpoint {
     this.retryTimer.unref();
   }
 
-  /** Stops reconnecting and closes the connection after its calls finish. */
-  async close(): Promise<void> {
+  /**
+   * Stops reconnecting and closes the connection once its calls finish, failing those still
+   * running after `graceMs` (default 5 s); a hung peer cannot hold it open (Connection.close).
+   */
+  async close(graceMs?: number): Promise<void> {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    await this.conn?.close();
+    await this.conn?.close(graceMs);
   }
 }

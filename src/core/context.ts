@@ -9,7 +9,8 @@ export interface CallContext {
   readonly deadline: number;
   /** Aborted on cancellation, deadline or server shutdown. */
   readonly signal: AbortSignal;
-  readonly metadata: Metadata;
+  /** Read-only: calls without metadata share one frozen empty object; derive a copy to add entries. */
+  readonly metadata: Readonly<Metadata>;
   /** 1 for the first attempt; retry and hedging filters raise it. */
   readonly attempt: number;
   readonly idempotent: boolean;
@@ -29,6 +30,9 @@ export interface CallContext {
  * calls allocate no AbortController and register no listener.
  */
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
+/** The metadata of every call that carries none: shared, so frozen. */
+export const EMPTY_METADATA: Readonly<Metadata> = Object.freeze({});
 
 /** Derives a context for an inner layer (a new attempt, a narrower signal). */
 export function withContext(ctx: CallContext, patch: Partial<CallContext>): CallContext {

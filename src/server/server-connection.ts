@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
-import type { CallContext } from '../core/context.js';
 import { RpcError, Status } from '../core/errors.js';
-import type { Codec } from '../wire/codec.js';
+import { type Codec, encodePayload } from '../wire/codec.js';
 import {
   decodeRequest,
   encodeEmpty,
@@ -21,6 +20,7 @@ import {
 } from '../wire/handshake.js';
 import { FrameWriter } from '../wire/writer.js';
 import type { Router } from './router.js';
+import { ServerCall } from './server-call.js';
 
 export interface ServerConnectionOptions {
   codecs: ReadonlyMap<string, Codec>;
@@ -29,11 +29,6 @@ export interface ServerConnectionOptions {
   handshakeTimeoutMs: number;
   exposeErrors: boolean;
   onHandlerError?: ((err: unknown, method: string) => void) | undefined;
-}
-
-interface ServerCall {
-  readonly controller: AbortController;
-  timer: NodeJS.Timeout | undefined;
 }
 
 const MAX_HELLO_BYTES = 64;
@@ -95,7 +90,8 @@ export class ServerConnection {
   /** Ends what is left after the grace period: callers learn the call may have run. */
   terminate(): void {
     for (const [callId, call] of this.calls) {
-      call.controller.abort(new RpcError('UNAVAILABLE', 'server closed before the call finished'));
+      call.done();
+      call.abort(new RpcError('UNAVAILABLE', 'server closed before the call finished'));
       this.writer.write(
         encodeError(callId, Status.UNAVAILABLE, 'server closed before the call finished', false),
       );
@@ -170,8 +166,8 @@ export class ServerConnection {
       case FrameType.CANCEL: {
         const call = this.calls.get(frame.callId);
         if (call) {
-          this.finish(frame.callId, call);
-          call.controller.abort(new RpcError('CANCELLED', 'cancelled by the caller'));
+          this.finish(call);
+          call.abort(new RpcError('CANCELLED', 'cancelled by the caller'));
         }
         return;
       }
@@ -220,48 +216,47 @@ export class ServerConnection {
         `cannot decode ${this.codec.name} payload: ${(err as Error).message}`,
       );
     }
-    const controller = new AbortController();
-    const call: ServerCall = { controller, timer: undefined };
-    const deadline = req.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + req.timeoutMs;
-    if (req.timeoutMs !== undefined) {
-      call.timer = setTimeout(() => {
-        if (this.calls.get(callId) !== call) return;
-        this.finish(callId, call);
-        controller.abort(new RpcError('DEADLINE_EXCEEDED', 'deadline exceeded on the server'));
-        this.writer.write(
-          encodeError(callId, Status.DEADLINE_EXCEEDED, 'deadline exceeded on the server', false),
-        );
-      }, req.timeoutMs);
-    }
+    const timeoutMs = req.timeoutMs;
+    const call = new ServerCall(
+      callId,
+      req.method,
+      route.service,
+      timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs,
+      req.metadata,
+      route.idempotent,
+      this.peer,
+    );
+    if (timeoutMs !== undefined) call.expireAfter(timeoutMs, this.onDeadline);
     this.calls.set(callId, call);
-    const ctx: CallContext = {
-      method: req.method,
-      service: route.service,
-      deadline,
-      signal: controller.signal,
-      metadata: req.metadata,
-      attempt: 1,
-      idempotent: route.idempotent,
-      peer: this.peer,
-    };
     let result: Promise<unknown>;
     try {
-      result = route.call(input, ctx);
+      result = route.call(input, call);
     } catch (err) {
       result = Promise.reject(err);
     }
     result.then(
-      (value) => this.succeed(callId, call, value),
-      (err) => this.fail(callId, call, err, req.method),
+      (value) => this.succeed(call, value),
+      (err) => this.fail(call, err),
     );
   }
 
-  private succeed(callId: number, call: ServerCall, value: unknown): void {
+  private readonly onDeadline = (call: ServerCall): void => {
+    const callId = call.callId;
     if (this.calls.get(callId) !== call) return;
-    this.finish(callId, call);
-    let payload: Uint8Array;
+    this.finish(call);
+    call.abort(new RpcError('DEADLINE_EXCEEDED', 'deadline exceeded on the server'));
+    this.writer.write(
+      encodeError(callId, Status.DEADLINE_EXCEEDED, 'deadline exceeded on the server', false),
+    );
+  };
+
+  private succeed(call: ServerCall, value: unknown): void {
+    const callId = call.callId;
+    if (this.calls.get(callId) !== call) return;
+    this.finish(call);
+    let payload: Uint8Array | string;
     try {
-      payload = this.codec.encode(value);
+      payload = encodePayload(this.codec, value);
     } catch (err) {
       return this.sendError(
         callId,
@@ -271,9 +266,10 @@ export class ServerConnection {
     this.writer.write(encodeResponse(callId, payload));
   }
 
-  private fail(callId: number, call: ServerCall, err: unknown, method: string): void {
+  private fail(call: ServerCall, err: unknown): void {
+    const { callId, method } = call;
     if (this.calls.get(callId) !== call) return;
-    this.finish(callId, call);
+    this.finish(call);
     if (!(err instanceof RpcError)) {
       this.options.onHandlerError?.(err, method);
       const message = this.options.exposeErrors
@@ -301,9 +297,9 @@ export class ServerConnection {
     this.writer.write(encodeError(callId, code, message, true));
   }
 
-  private finish(callId: number, call: ServerCall): void {
-    this.calls.delete(callId);
-    if (call.timer) clearTimeout(call.timer);
+  private finish(call: ServerCall): void {
+    this.calls.delete(call.callId);
+    call.done();
     // A draining connection closes once its last reply is out; callers write the reply first.
     if (this.state === 'draining' && this.calls.size === 0) setImmediate(() => this.endIfIdle());
   }
@@ -336,8 +332,8 @@ export class ServerConnection {
 
   private abortAll(why: string): void {
     for (const [, call] of this.calls) {
-      if (call.timer) clearTimeout(call.timer);
-      call.controller.abort(new RpcError('CANCELLED', `connection closed: ${why}`));
+      call.done();
+      call.abort(new RpcError('CANCELLED', `connection closed: ${why}`));
     }
     this.calls.clear();
   }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Codec, defaultCodecs, jsonCodec, msgpackCodec, resolveCodec } from './codec.js';
+import { type Codec, defaultCodecs, encodePayload, jsonCodec, msgpackCodec, resolveCodec } from './codec.js';
 
 /** JSON has no -0; both codecs are compared on JSON's own normal form. */
 const normal = (v: unknown) => JSON.parse(JSON.stringify(v));
@@ -25,6 +25,17 @@ describe.each([
     const bytes = codec.encode({ a: [1, 'ü', null] });
     const framed = Buffer.concat([Buffer.from([1, 2, 3]), bytes, Buffer.from([9])]);
     expect(codec.decode(framed.subarray(3, 3 + bytes.length))).toEqual({ a: [1, 'ü', null] });
+  });
+
+  it('encodes the same bytes through encodePayload (text written into the frame) as through encode', () => {
+    fc.assert(
+      fc.property(fc.oneof(jsonValue, fc.constant(undefined)), (value) => {
+        const payload = encodePayload(codec, value);
+        const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+        expect(Buffer.compare(bytes, codec.encode(value))).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('sends undefined as an empty payload', () => {

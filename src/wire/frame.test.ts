@@ -168,6 +168,16 @@ describe('RESPONSE', () => {
       }),
     );
   });
+
+  it('writes a text payload as UTF-8, byte for byte as the encoded bytes would be', () => {
+    fc.assert(
+      fc.property(callId, fc.string({ unit: 'binary' }), (id, text) => {
+        expect(Buffer.compare(encodeResponse(id, text), encodeResponse(id, Buffer.from(text, 'utf8')))).toBe(
+          0,
+        );
+      }),
+    );
+  });
 });
 
 describe('ERROR', () => {

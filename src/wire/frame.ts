@@ -1,4 +1,4 @@
-import type { Metadata } from '../core/context.js';
+import { EMPTY_METADATA, type Metadata } from '../core/context.js';
 
 /** Frame types; see docs/protocol.md. */
 export const FrameType = {
@@ -87,8 +87,19 @@ export function decodeMetadata(buf: Buffer): Metadata {
 export interface RequestFrame {
   timeoutMs: number | undefined;
   method: string;
-  metadata: Metadata;
+  metadata: Readonly<Metadata>;
   payload: Buffer;
+}
+
+/** A payload as bytes, or as text written as UTF-8 straight into the frame (see `Codec.encodeText`). */
+export type Payload = Uint8Array | string;
+
+const payloadBytes = (payload: Payload): number =>
+  typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
+
+function putPayload(buf: Buffer, payload: Payload, offset: number): void {
+  if (typeof payload === 'string') buf.write(payload, offset, 'utf8');
+  else buf.set(payload, offset);
 }
 
 /** `method` is pre-encoded by callers that cache it per method (saves a UTF-8 encode per call). */
@@ -97,10 +108,10 @@ export function encodeRequest(
   method: Buffer,
   timeoutMs: number | undefined,
   metadata: Buffer | undefined,
-  payload: Uint8Array,
+  payload: Payload,
 ): Buffer {
   const metaLen = metadata?.length ?? 0;
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + 4 + 2 + method.length + 2 + metaLen + payload.length);
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + 4 + 2 + method.length + 2 + metaLen + payloadBytes(payload));
   header(buf, FrameType.REQUEST, 0, callId);
   let o = HEADER_BYTES;
   buf.writeUInt32BE(
@@ -118,7 +129,7 @@ export function encodeRequest(
     metadata.copy(buf, o);
     o += metaLen;
   }
-  buf.set(payload, o);
+  putPayload(buf, payload, o);
   return buf;
 }
 
@@ -134,15 +145,15 @@ export function decodeRequest(body: Buffer): RequestFrame {
   return {
     timeoutMs: rawTimeout === NO_TIMEOUT ? undefined : rawTimeout,
     method,
-    metadata: metaLen === 0 ? {} : decodeMetadata(body.subarray(metaStart, metaStart + metaLen)),
+    metadata: metaLen === 0 ? EMPTY_METADATA : decodeMetadata(body.subarray(metaStart, metaStart + metaLen)),
     payload: body.subarray(metaStart + metaLen),
   };
 }
 
-export function encodeResponse(callId: number, payload: Uint8Array): Buffer {
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+export function encodeResponse(callId: number, payload: Payload): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes(payload));
   header(buf, FrameType.RESPONSE, 0, callId);
-  buf.set(payload, HEADER_BYTES);
+  putPayload(buf, payload, HEADER_BYTES);
   return buf;
 }
 
