@@ -30,8 +30,8 @@ export interface DemoSummary {
   /** Seconds from the step until `neededForCapacity` instances were ready. */
   readonly capacityReadyS?: number;
   /**
-   * Seconds from the step until client p99 stayed under target for the rest of the peak:
-   * 0 when it never went over, undefined when it was still over as the load fell.
+   * Seconds from the step until client p99 was back under target for three seconds in a
+   * row: 0 when it never went over, undefined when that did not happen before the load fell.
    */
   readonly p99BackS?: number;
   readonly phases: readonly PhaseSummary[];
@@ -98,16 +98,16 @@ export function demoRecorder(
     },
     summary(): DemoSummary {
       const inPeak = samples.filter((s) => s.t > stepS && s.t <= peakEndS + 0.5);
-      const lastBad = inPeak.findLastIndex((s) => s.p99Ms > options.p99TargetMs);
-      // Recovered when at least three good seconds follow the last bad one within the peak.
-      const p99BackS =
-        lastBad < 0
-          ? inPeak.length >= 3
-            ? 0
-            : undefined
-          : inPeak.length - lastBad > 3
-            ? inPeak[lastBad]!.t - stepS
-            : undefined;
+      const good = (i: number) => inPeak[i]!.p99Ms <= options.p99TargetMs;
+      const firstBad = inPeak.findIndex((_, i) => !good(i));
+      // Back under: the first three good seconds in a row after the first bad one.
+      let p99BackS: number | undefined = firstBad < 0 && inPeak.length >= 3 ? 0 : undefined;
+      for (let i = firstBad + 1; firstBad >= 0 && i + 2 < inPeak.length; i++) {
+        if (good(i) && good(i + 1) && good(i + 2)) {
+          p99BackS = inPeak[i - 1]!.t - stepS;
+          break;
+        }
+      }
       const totals = [...stats.values()].reduce(
         (a, s) => ({ ok: a.ok + s.ok, failed: a.failed + s.failed }),
         {
