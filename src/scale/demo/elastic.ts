@@ -118,6 +118,8 @@ export async function startElasticFleet(options: ElasticFleetOptions = {}): Prom
     ...(options.client ?? { balancer: p2cEwma(), endpointFilters: [trackLoad()], filters: [retry()] }),
     registry,
   });
+  // The dashboard of the registry started here shows the decisions and the client's view.
+  registryServer?.dashboard?.attach({ autoscaler, client });
   const close = async () => {
     await autoscaler.stop();
     await client.close();
