@@ -8,6 +8,7 @@ import { type PeerIdentity, peerIdentityOf } from '../security/peer.js';
 import { type ServerTlsOptions, serverTlsContext } from '../security/tls-options.js';
 import { type Codec, defaultCodecs } from '../wire/codec.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame.js';
+import { Admission } from './admission.js';
 import { connectionGuard } from './guard.js';
 import { type Handlers, Router } from './router.js';
 import { ServerConnection } from './server-connection.js';
@@ -100,7 +101,7 @@ export function createServer(options: ServerOptions = {}): Server {
   };
   const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
   if (!(idleTimeoutMs >= 0)) throw new RangeError(`idleTimeoutMs must be >= 0, got ${idleTimeoutMs}`);
-  const maxConnections = limit(options.maxConnections, 10_000, 'maxConnections');
+  const admission = new Admission(limit(options.maxConnections, 10_000, 'maxConnections'));
   const connections = new Set<ServerConnection>();
   let net: NetServer | undefined;
   let tlsServer: TlsServer | undefined;
@@ -116,7 +117,10 @@ export function createServer(options: ServerOptions = {}): Server {
       return;
     }
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (tlsServer) identities.set(peer, peerIdentityOf(socket as TLSSocket));
+    if (tlsServer) {
+      admission.secured(socket);
+      identities.set(peer, peerIdentityOf(socket as TLSSocket));
+    }
     const conn = new ServerConnection(socket, router, connOptions);
     connections.add(conn);
     if (idleTimeoutMs > 0) {
@@ -145,13 +149,15 @@ export function createServer(options: ServerOptions = {}): Server {
           { ...serverTlsContext(tls), handshakeTimeout: connOptions.handshakeTimeoutMs, noDelay: true },
           accept,
         );
-        // Failed TLS handshakes (wrong CA, scanners) are the client's problem; keep serving.
-        tlsServer.on('tlsClientError', () => {});
+        // Failed or timed-out TLS handshakes (wrong CA, scanners, slowloris): drop them, keep serving.
+        tlsServer.on('tlsClientError', (_err, socket) => socket.destroy());
+        tlsServer.on('connection', (raw: Socket) => admission.admit(raw, false));
         net = tlsServer;
       } else {
-        net = createNetServer({ noDelay: true }, accept);
+        net = createNetServer({ noDelay: true }, (raw) => {
+          if (admission.admit(raw, true)) accept(raw);
+        });
       }
-      net.maxConnections = maxConnections;
       const listening = net;
       await new Promise<void>((resolve, reject) => {
         listening.once('error', reject);
