@@ -81,6 +81,8 @@ describe.skipIf(!haveChromium && !ci)(title, () => {
       registry: discovery,
       scaler,
       intervalMs: 400,
+      // Generous: on a loaded machine a timed-out read counts as no load and delays the scale-out.
+      statsTimeoutMs: 2_000,
       policy: targetTracking({
         targets: [{ signal: 'inflight', target: 1 }],
         minReplicas: 1,

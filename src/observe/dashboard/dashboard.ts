@@ -17,7 +17,7 @@ export interface DashboardOptions extends Omit<DashboardStateOptions, 'now'> {
   statsTimeoutMs?: number;
   /** Stats reads in flight at once; default 16. */
   concurrency?: number;
-  /** Instances polled per interval (the first in service, id order); default 200. */
+  /** Addresses polled per interval (the first in service, id order); default 200. */
   maxPolledInstances?: number;
   /** Keep polling this long after the last snapshot request when no live stream is open; default 60 s. */
   idlePollMs?: number;

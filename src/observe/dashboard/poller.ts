@@ -7,7 +7,7 @@ export interface StatsPollerOptions {
   concurrency?: number;
   /** Deadline of one read; default 500 ms. */
   timeoutMs?: number;
-  /** Instances read per poll (the first ones in service, id order); default 200. */
+  /** Addresses read per poll (the first ones in service, id order); default 200. */
   maxInstances?: number;
   /** Longest pause before retrying an instance that did not answer; default 30 s. */
   maxBackoffMs?: number;
@@ -29,8 +29,9 @@ export interface StatsPoller {
 /**
  * Reads instances' built-in stats method through `statsReader`, in batches of
  * `concurrency`, one reader per batch slot so each keeps its connections warm while the
- * fleet is stable. An instance that does not answer (not a Tensile server, overloaded,
- * gone) is skipped for an exponentially growing pause, so it cannot slow every poll.
+ * fleet is stable. Each address is read once, whatever number of services it registered.
+ * An address that does not answer (not a Tensile server, overloaded, gone) is skipped for
+ * an exponentially growing pause, so it cannot slow every poll.
  */
 export function statsPoller(options: StatsPollerOptions = {}): StatsPoller {
   const concurrency = Math.max(1, options.concurrency ?? 16);
@@ -43,15 +44,18 @@ export function statsPoller(options: StatsPollerOptions = {}): StatsPoller {
 
   const poll = async (instances: readonly Instance[]): Promise<PolledStats[]> => {
     const t = now();
-    const live = new Set<string>();
-    const due: Instance[] = [];
+    // One server often registers several services at one address; its stats are per process, so read it once.
+    const byAddress = new Map<string, Instance[]>();
     for (const i of instances) {
-      if (i.status !== 'UP' || due.length >= maxInstances) continue;
-      const key = `${i.service}\0${i.id}`;
-      live.add(key);
-      if ((misses.get(key)?.until ?? 0) <= t) due.push(i);
+      if (i.status !== 'UP') continue;
+      const same = byAddress.get(i.address);
+      if (same) same.push(i);
+      else if (byAddress.size < maxInstances) byAddress.set(i.address, [i]);
     }
-    for (const key of misses.keys()) if (!live.has(key)) misses.delete(key);
+    for (const address of misses.keys()) if (!byAddress.has(address)) misses.delete(address);
+    const due = [...byAddress.values()]
+      .map((same) => same[0]!)
+      .filter((i) => (misses.get(i.address)?.until ?? 0) <= t);
 
     const answered: PolledStats[] = [];
     const batches = Math.ceil(due.length / concurrency);
@@ -60,16 +64,15 @@ export function statsPoller(options: StatsPollerOptions = {}): StatsPoller {
       readers[b] ??= statsReader({ timeoutMs });
       const results = await readers[b]!(batch);
       results.forEach((r, n) => {
-        const i = batch[n]!;
-        const key = `${i.service}\0${i.id}`;
+        const { address } = batch[n]!;
         if (r.snapshot) {
-          misses.delete(key);
-          answered.push({ instance: i, snapshot: r.snapshot });
+          misses.delete(address);
+          for (const instance of byAddress.get(address)!) answered.push({ instance, snapshot: r.snapshot });
         } else {
-          const count = (misses.get(key)?.count ?? 0) + 1;
+          const count = (misses.get(address)?.count ?? 0) + 1;
           // The first miss is retried on the next poll; later ones wait 2 s, 4 s, … up to the cap.
           const pause = count === 1 ? 0 : Math.min(maxBackoffMs, 1000 * 2 ** (count - 1));
-          misses.set(key, { count, until: now() + pause });
+          misses.set(address, { count, until: now() + pause });
         }
       });
     }
