@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { main } from './main.js';
 
 // The elastic demo as a user runs it: the real CLI in a child process, which starts the
 // registry, a process pool of instances and the load. Nothing here asserts timing; the
@@ -60,22 +62,47 @@ function reportedPids(stdout: string): number[] {
 }
 
 describe('tensile demo', () => {
-  it('rejects bad flags with exit 2 and says why', async () => {
-    const runs = await Promise.all([
-      demo(['--bogus'], 15_000),
-      demo(['--peak', 'lots'], 15_000),
-      demo(['--min', '4', '--max', '2'], 15_000),
-      demo(['--duration', '2m', '--scale', '2'], 15_000),
-      demo(['--target-p99', 'soon'], 15_000),
-    ]);
-    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2, 2]);
-    expect(runs[0]!.stderr).toContain("Unknown option '--bogus'");
-    expect(runs[1]!.stderr).toContain('--peak must be a number between 1 and 100, got "lots"');
-    expect(runs[2]!.stderr).toContain('--max (2) must be at least --min (4)');
-    expect(runs[3]!.stderr).toContain('give --duration or --scale, not both');
-    expect(runs[4]!.stderr).toContain('--target-p99 must be a duration');
-    // Nothing was started for a bad command line.
-    for (const r of runs) expect(r.stdout).toBe('');
+  it('rejects bad flags with exit 2 and says why, before starting anything', async () => {
+    // In-process (the child-process path is covered by the runs below): a parse error starts nothing.
+    const run = async (...args: string[]) => {
+      const text = { out: '', err: '' };
+      const sink = (key: keyof typeof text) =>
+        new Writable({
+          write(chunk, _encoding, done) {
+            text[key] += chunk;
+            done();
+          },
+        });
+      const io = { out: sink('out'), err: sink('err'), interrupted: new Promise<void>(() => {}) };
+      const code = await main(['demo', ...args], io);
+      return { code, ...text };
+    };
+    const bad: [string[], string][] = [
+      [['--bogus'], "Unknown option '--bogus'"],
+      [['--peak', 'lots'], '--peak must be a number between 1 and 100, got "lots"'],
+      [['--min', '4', '--max', '2'], '--max (2) must be at least --min (4)'],
+      [['--duration', '2m', '--scale', '2'], 'give --duration or --scale, not both'],
+      [['--target-p99', 'soon'], '--target-p99 must be a duration'],
+      [['--registry-port', '70000'], '--registry-port must be an integer between 0 and 65535'],
+      [['extra'], 'Unexpected argument'],
+    ];
+    for (const [args, message] of bad) {
+      const r = await run(...args);
+      expect([r.code, r.err, r.out]).toEqual([2, expect.stringContaining(message), '']);
+    }
+    const help = await run('--help');
+    expect(help.code).toBe(0);
+    for (const flag of [
+      '--quick',
+      '--duration',
+      '--scale',
+      '--peak',
+      '--target-inflight',
+      '--target-p99',
+      '--min',
+      '--max',
+    ])
+      expect(help.out).toContain(flag);
   });
 
   it('--quick scales out under the 10x step and back in, with no failed call and no process left', {
