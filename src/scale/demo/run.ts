@@ -186,7 +186,7 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoResult> {
   term.end();
   if (interrupted) {
     term.line(
-      `interrupted at ${now().toFixed(0)} s: draining the calls in flight and stopping the instances…`,
+      `interrupted at ${now().toFixed(0)} s: draining the calls in flight and stopping the instances (Ctrl-C again quits at once)…`,
     );
     // The terminal's Ctrl-C reached the instances too; closing the pool now keeps it from replacing them.
     await Promise.all([stopping, fleet.autoscaler.stop(), fleet.pool.close()]);
