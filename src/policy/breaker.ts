@@ -1,9 +1,9 @@
 import type { EndpointFilterFactory } from '../client/endpoint-types.js';
-import { RpcError } from '../core/errors.js';
+import type { RpcError } from '../core/errors.js';
 import { createEmitter, type Emitter, type Event } from '../core/events.js';
-import type { Filter } from '../core/service.js';
+import { type Filter, invoke } from '../core/service.js';
 import { countWindow, type OutcomeWindow, timeWindow } from './breaker-window.js';
-import { type FailureClassifier, isFailure, isLocalRejection, rejection } from './classify.js';
+import { classifyAttempt, type FailureClassifier, isFailure, rejection } from './classify.js';
 import { type Clock, systemClock, type TimerHandle, unref } from './clock.js';
 import { eject, release } from './eject.js';
 
@@ -177,26 +177,22 @@ export class CircuitBreaker {
   }
 }
 
-/** Failure, success, or neither: a caller's own cancellation and inner local refusals say nothing about health. */
-function classify(err: unknown, signal: AbortSignal, isFailureFn: FailureClassifier): boolean | undefined {
-  if (signal.aborted && err instanceof RpcError && err.code === 'CANCELLED') return undefined;
-  if (isLocalRejection(err)) return undefined;
-  return isFailureFn(err);
-}
-
 function guard(breaker: CircuitBreaker, isFailureFn: FailureClassifier, refuse: () => RpcError): Filter {
-  return async (req, ctx, next) => {
+  // A promise chain rather than async/await: this runs on every attempt.
+  return (req, ctx, next) => {
     const token = breaker.acquire();
-    if (token < 0) throw refuse();
+    if (token < 0) return Promise.reject(refuse());
     const start = breaker.now();
-    try {
-      const res = await next(req, ctx);
-      breaker.record(token, false, breaker.now() - start);
-      return res;
-    } catch (err) {
-      breaker.record(token, classify(err, ctx.signal, isFailureFn), breaker.now() - start);
-      throw err;
-    }
+    return invoke(next, req, ctx).then(
+      (res) => {
+        breaker.record(token, false, breaker.now() - start);
+        return res;
+      },
+      (err: unknown) => {
+        breaker.record(token, classifyAttempt(err, ctx.signal, isFailureFn), breaker.now() - start);
+        throw err;
+      },
+    );
   };
 }
 

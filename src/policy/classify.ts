@@ -34,6 +34,40 @@ export function isSafeToRetry(err: RpcError, idempotent: boolean): boolean {
   return idempotent || err.mayHaveProcessed === false;
 }
 
+const SLOW: unique symbol = Symbol('tensile.abandonedAsSlow');
+
+/**
+ * The reason a hedging filter aborts an attempt that lost the race after running longer
+ * than the hedge delay. The attempt's caller sees CANCELLED, but the endpoint breaker and
+ * outlier detection count it as a failure of its instance: a hung or very slow instance
+ * otherwise loses every race, is cancelled every time, and is never ejected. (Envoy records
+ * an attempt that overran its per-try timeout against the host even when it hedges on it.)
+ */
+export function abandonedAsSlow(message: string): RpcError {
+  return Object.assign(new RpcError('CANCELLED', message), { [SLOW]: true });
+}
+
+/** True for the reason `abandonedAsSlow` builds. */
+export function isAbandonedAsSlow(err: unknown): boolean {
+  return err instanceof RpcError && (err as RpcError & { [SLOW]?: boolean })[SLOW] === true;
+}
+
+/**
+ * How an endpoint-level policy should count an attempt that failed: `true` failure,
+ * `false` success, `undefined` neither. An attempt the caller cancelled and a local
+ * policy's refusal say nothing about the instance; an attempt abandoned as slow does.
+ */
+export function classifyAttempt(
+  err: unknown,
+  signal: AbortSignal,
+  isFailureFn: FailureClassifier,
+): boolean | undefined {
+  if (err instanceof RpcError && err.code === 'CANCELLED' && signal.aborted)
+    return isAbandonedAsSlow(err) || isAbandonedAsSlow(signal.reason) ? true : undefined;
+  if (isLocalRejection(err)) return undefined;
+  return isFailureFn(err);
+}
+
 /** Which policy rejected a call locally, when one did. */
 export interface LocalRejection {
   policy: string;

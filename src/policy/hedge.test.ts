@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { CallContext } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import type { Service } from '../core/service.js';
+import { endpointBreaker } from './breaker.js';
 import { retryBudget } from './budget.js';
+import { isAbandonedAsSlow } from './classify.js';
 import { pickAndCall } from './cluster/pick.js';
 import { type HedgeEvent, hedge } from './hedge.js';
+import { outlierDetection } from './outlier.js';
 import { ctxFor, deferred, fakeClock, fakeDirectory, fakeEndpoint, hangs } from './testing.js';
 
 describe('hedge', () => {
@@ -129,5 +132,98 @@ describe('hedge', () => {
     const floor = hedge({ minSamples: 1, minDelayMs: 3, budget: false, clock });
     await floor(1, ctxFor(), async () => 1);
     expect(floor.delayMs).toBe(3);
+  });
+
+  describe('losers and endpoint health', () => {
+    /** Two endpoints behind the real endpoint breaker and outlier detector, as the client builds them. */
+    function setup(
+      clock: ReturnType<typeof fakeClock>,
+      slowHandler: Service,
+      fastHandler: Service = async () => 'fast answer',
+    ) {
+      const detector = outlierDetection({ consecutiveFailures: 3, clock });
+      const breaker = endpointBreaker({ minimumCalls: 3, window: { size: 3 }, clock });
+      const ejections: string[] = [];
+      detector.onEject((e) => ejections.push(e.instance));
+      const breaks: string[] = [];
+      breaker.onBreak((e) => breaks.push(e.instance!));
+      const filters = [breaker, detector.filter];
+      const slow = fakeEndpoint('slow', slowHandler, filters);
+      const fast = fakeEndpoint('fast', fastHandler, filters);
+      const cluster = pickAndCall(fakeDirectory([slow, fast]));
+      return { slow, fast, cluster, detector, ejections, breaks };
+    }
+
+    it('a loser that outlived the hedge delay counts against its instance: a hung one is ejected', async () => {
+      const clock = fakeClock();
+      const reasons: unknown[] = [];
+      const { cluster, detector, ejections, breaks } = setup(clock, (req, ctx) => {
+        ctx.signal.addEventListener('abort', () => reasons.push(ctx.signal.reason));
+        return hangs(req, ctx);
+      });
+      const h = hedge({ initialDelayMs: 20, budget: false, clock });
+      for (let i = 0; i < 3; i++) {
+        const p = h(i, ctxFor(), cluster);
+        await clock.advance(20);
+        expect(await p).toBe('fast answer');
+      }
+      expect(reasons).toHaveLength(3);
+      for (const r of reasons) {
+        expect(r).toMatchObject({ code: 'CANCELLED' });
+        expect(isAbandonedAsSlow(r)).toBe(true);
+      }
+      expect(ejections).toEqual(['slow']);
+      expect(breaks).toEqual(['slow']);
+      detector.dispose();
+    });
+
+    it('a backup that loses to a primary answering just after it left is not charged', async () => {
+      const clock = fakeClock();
+      const answers: ReturnType<typeof deferred<string>>[] = [];
+      const detector = outlierDetection({ consecutiveFailures: 1, clock });
+      const ejections: string[] = [];
+      detector.onEject((e) => ejections.push(e.instance));
+      const reasons: unknown[] = [];
+      const service = fakeEndpoint(
+        'one',
+        (_req, ctx) => {
+          const d = deferred<string>();
+          answers.push(d);
+          ctx.signal.addEventListener('abort', () => {
+            reasons.push(ctx.signal.reason);
+            d.reject(ctx.signal.reason);
+          });
+          return d.promise;
+        },
+        [detector.filter],
+      );
+      const p = hedge({ initialDelayMs: 20, budget: false, clock })(1, ctxFor(), service.call);
+      await clock.advance(25);
+      expect(answers).toHaveLength(2);
+      answers[0]!.resolve('primary');
+      expect(await p).toBe('primary');
+      expect(reasons).toHaveLength(1);
+      expect(isAbandonedAsSlow(reasons[0])).toBe(false);
+      expect(ejections).toEqual([]);
+      detector.dispose();
+    });
+
+    it('a caller cancelling a hedged call charges no instance', async () => {
+      const clock = fakeClock();
+      const { cluster, slow, fast, detector, ejections, breaks } = setup(clock, hangs, hangs);
+      const h = hedge({ initialDelayMs: 20, budget: false, clock });
+      for (let i = 0; i < 3; i++) {
+        const caller = new AbortController();
+        // Both attempts reach an instance through the endpoint filters and hang there.
+        const p = h(i, ctxFor({ signal: caller.signal }), cluster);
+        await clock.advance(30);
+        caller.abort();
+        await expect(p).rejects.toMatchObject({ code: 'CANCELLED' });
+      }
+      expect([slow.calls, fast.calls]).toEqual([3, 3]);
+      expect(ejections).toEqual([]);
+      expect(breaks).toEqual([]);
+      detector.dispose();
+    });
   });
 });

@@ -3,6 +3,7 @@ import { RpcError } from '../core/errors.js';
 import { createEmitter, type Event } from '../core/events.js';
 import type { Filter } from '../core/service.js';
 import { type RetryBudget, retryBudget } from './budget.js';
+import { abandonedAsSlow } from './classify.js';
 import { abortError, type Clock, systemClock, type TimerHandle } from './clock.js';
 import { LatencyTracker } from './latency.js';
 import { withPickSink } from './pick-sink.js';
@@ -67,6 +68,7 @@ export function hedge(options: HedgeOptions = {}): HedgeFilter {
     budget?.deposit();
     return new Promise((resolve, reject) => {
       const controllers: ChildSignal[] = [];
+      const starts: number[] = [];
       const tried = new Set(ctx.avoid);
       let failed = 0;
       let settled = false;
@@ -77,8 +79,22 @@ export function hedge(options: HedgeOptions = {}): HedgeFilter {
         settled = true;
         if (timer !== undefined) clock.clearTimeout(timer);
         ctx.signal.removeEventListener('abort', onAbort);
-        for (const c of controllers) {
-          if (c !== winner) c.abort(LOST());
+        const now = clock.now();
+        for (let i = 0; i < controllers.length; i++) {
+          const c = controllers[i]!;
+          if (c !== winner) {
+            // A loser that ran past the hedge delay was slow by the very measure that sent the
+            // backup: its instance is charged with it (see abandonedAsSlow). A backup that lost
+            // to a primary answering just after it left is only cancelled.
+            const ran = now - starts[i]!;
+            c.abort(
+              winner !== undefined && ran >= wait
+                ? abandonedAsSlow(
+                    `lost to a hedged attempt after ${Math.round(ran)} ms (hedge delay ${Math.round(wait)} ms)`,
+                  )
+                : LOST(),
+            );
+          }
           c.dispose();
         }
       };
@@ -98,6 +114,7 @@ export function hedge(options: HedgeOptions = {}): HedgeFilter {
             : { signal, attempt: ctx.attempt + n, avoid: new Set(tried) };
         const attemptCtx = withPickSink(withContext(ctx, patch), (id) => tried.add(id));
         const start = clock.now();
+        starts.push(start);
         next(req, attemptCtx).then(
           (res) => {
             tracker.record(clock.now() - start);

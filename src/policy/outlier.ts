@@ -1,7 +1,7 @@
 import type { Endpoint, EndpointFilterFactory } from '../client/endpoint-types.js';
-import { RpcError } from '../core/errors.js';
 import { createEmitter, type Event } from '../core/events.js';
-import { type FailureClassifier, isFailure, isLocalRejection } from './classify.js';
+import { invoke } from '../core/service.js';
+import { classifyAttempt, type FailureClassifier, isFailure } from './classify.js';
 import { type Clock, systemClock, type TimerHandle, unref } from './clock.js';
 import { eject, isEjectedBy, release } from './eject.js';
 
@@ -186,17 +186,19 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
     if (previous && previous.ejectedUntil > 0) unEject(previous);
     hosts.set(id, host);
     schedule();
-    return async (req, ctx, next) => {
-      try {
-        const res = await next(req, ctx);
-        record(host, false);
-        return res;
-      } catch (err) {
-        const cancelled = ctx.signal.aborted && err instanceof RpcError && err.code === 'CANCELLED';
-        if (!cancelled && !isLocalRejection(err)) record(host, classifier(err));
-        throw err;
-      }
-    };
+    // A promise chain rather than async/await: this runs on every attempt.
+    return (req, ctx, next) =>
+      invoke(next, req, ctx).then(
+        (res) => {
+          record(host, false);
+          return res;
+        },
+        (err: unknown) => {
+          const failure = classifyAttempt(err, ctx.signal, classifier);
+          if (failure !== undefined) record(host, failure);
+          throw err;
+        },
+      );
   };
 
   return {

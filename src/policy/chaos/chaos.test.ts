@@ -183,13 +183,11 @@ describe('chaos: three instances under load', () => {
     await expectHungInstanceShunned(run, 20_000);
   }, 40_000);
 
-  // BUG (hedge.ts:81 with outlier.ts:195 and breaker.ts:182): hedging cancels the attempt on
-  // the hung instance once the backup wins, and both the outlier detector and the endpoint
-  // breaker count a CANCELLED attempt whose signal was aborted as neither success nor
-  // failure. Every attempt on the hung instance ends that way, so it is never ejected and
-  // keeps getting about 10 calls a second, each costing its caller the hedge delay and a
-  // hedge token. Calls still succeed; the instance is never shunned. Flip to `it` once fixed.
-  it.fails('SIGSTOP of one instance with hedging: the hung instance is ejected', async () => {
+  // Hedging cancels the attempt on the hung instance once the backup wins. Such a loser ran
+  // past the hedge delay, so it is cancelled with a reason (abandonedAsSlow) that the outlier
+  // detector and the endpoint breaker count as a failure of that instance; before, they
+  // counted it as neither and the hung instance was never ejected.
+  it('SIGSTOP of one instance with hedging: the hung instance is ejected', async () => {
     const run = await hungInstance({ totalTimeoutMs: 3_000, attemptTimeoutMs: 300, hedge: true });
     await expectHungInstanceShunned(run, 10_000);
   }, 40_000);
