@@ -1,4 +1,5 @@
 import type { EndpointFilterFactory, EndpointLoad } from '../client/endpoint-types.js';
+import { invoke } from '../core/service.js';
 
 export interface TrackLoadOptions {
   /** Time constant of both latency averages. Default 10 s; give p2cEwma the same. */
@@ -20,19 +21,25 @@ export function trackLoad(options: TrackLoadOptions = {}): EndpointFilterFactory
   return (endpoint) => {
     const load = endpoint.load;
     const average = { stampMs: 0 };
-    return async (req, ctx, next) => {
+    const done = (start: number, ok: boolean) => {
+      load.inflight--;
+      const end = now();
+      recordLatency(load, end - start, end, ok, decayMs, average);
+    };
+    // A promise chain rather than async/await: this runs on every attempt.
+    return (req, ctx, next) => {
       load.inflight++;
       const start = now();
-      let ok = false;
-      try {
-        const res = await next(req, ctx);
-        ok = true;
-        return res;
-      } finally {
-        load.inflight--;
-        const end = now();
-        recordLatency(load, end - start, end, ok, decayMs, average);
-      }
+      return invoke(next, req, ctx).then(
+        (res) => {
+          done(start, true);
+          return res;
+        },
+        (err: unknown) => {
+          done(start, false);
+          throw err;
+        },
+      );
     };
   };
 }

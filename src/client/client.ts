@@ -8,7 +8,7 @@ import {
   type OutputOf,
   type ServiceDefinition,
 } from '../contract/define.js';
-import { type CallContext, type Metadata, NEVER_ABORTED } from '../core/context.js';
+import { type CallContext, EMPTY_METADATA, type Metadata, NEVER_ABORTED } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import { compose, type Filter, type Service } from '../core/service.js';
 import {
@@ -114,7 +114,7 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
   for (const [name, method] of Object.entries(def.methods)) {
     const full = fullMethodName(def.name, name);
     const idempotent = method.idempotent;
-    client[name] = (input: unknown, call: CallOptions = {}) => {
+    client[name] = (input: unknown, call: CallOptions = NO_OPTIONS) => {
       const ctx = callContext(full, def.name, idempotent, call, options.timeoutMs, baseMetadata);
       return directory.resolved
         ? chain(input, ctx)
@@ -175,8 +175,8 @@ function callContext(
     if (!(timeoutMs >= 0)) throw new RpcError('INVALID_ARGUMENT', `timeoutMs must be >= 0, got ${timeoutMs}`);
     deadline = Math.min(deadline, now + timeoutMs);
   }
-  const metadata = baseMetadata ? { ...baseMetadata, ...call.metadata } : (call.metadata ?? {});
-  return {
+  const metadata = baseMetadata ? { ...baseMetadata, ...call.metadata } : (call.metadata ?? EMPTY_METADATA);
+  const ctx: { -readonly [K in keyof CallContext]: CallContext[K] } = {
     method,
     service,
     deadline,
@@ -184,6 +184,9 @@ function callContext(
     metadata,
     attempt: 1,
     idempotent,
-    ...(call.hashKey === undefined ? {} : { hashKey: call.hashKey }),
   };
+  if (call.hashKey !== undefined) ctx.hashKey = call.hashKey;
+  return ctx;
 }
+
+const NO_OPTIONS: CallOptions = Object.freeze({});

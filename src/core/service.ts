@@ -11,6 +11,18 @@ export type Filter<Req = unknown, Res = unknown> = (
 ) => Promise<Res>;
 
 /**
+ * Calls `next`, turning a synchronous throw into a rejected promise, so a filter written
+ * as a plain promise chain behaves as an async function would.
+ */
+export function invoke<Req, Res>(next: Service<Req, Res>, req: Req, ctx: CallContext): Promise<Res> {
+  try {
+    return next(req, ctx);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
  * Composes filters outermost first: compose(a, b)(s) runs a, then b, then s.
  * Binding happens once, so the per-call cost is one closure hop per filter.
  */

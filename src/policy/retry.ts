@@ -1,7 +1,7 @@
 import { type CallContext, withContext } from '../core/context.js';
 import { type RpcError, toRpcError } from '../core/errors.js';
 import { createEmitter, type Event } from '../core/events.js';
-import type { Filter } from '../core/service.js';
+import { type Filter, invoke, type Service } from '../core/service.js';
 import { type Backoff, exponentialBackoff } from './backoff.js';
 import { type RetryBudget, retryBudget } from './budget.js';
 import { shouldRetry } from './classify.js';
@@ -67,57 +67,65 @@ export function retry(options: RetryOptions = {}): RetryFilter {
     if (gaveUp.size > 0) gaveUp.emit({ method: ctx.method, attempts, reason, error });
   };
 
-  const filter: Filter = async (req, ctx, next) => {
+  // The fast path: the first attempt's promise, with a rejection handler and nothing else
+  // (no async frame, no context copy); the retry loop starts only when it fails.
+  const filter: Filter = (req, ctx, next) => {
     budget?.deposit();
-    // The fast path: first attempt succeeds, no context copy, no allocation beyond the await.
-    try {
-      return await next(req, ctx);
-    } catch (first) {
-      if (maxAttempts === 1) throw first;
-      let thrown = first;
-      let avoid: Set<string> | undefined;
-      let previousDelay = 0;
-      for (let n = 1; ; n++) {
-        const err = toRpcError(thrown);
-        if (!retryOn(err, ctx)) throw thrown;
-        if (n >= maxAttempts) {
-          giveUp(ctx, n, 'attempts', err);
-          throw thrown;
-        }
-        if (ctx.signal.aborted) {
+    const first = invoke(next, req, ctx);
+    return maxAttempts === 1
+      ? first
+      : first.then(undefined, (err: unknown) => retryAfter(err, req, ctx, next));
+  };
+
+  const retryAfter = async (
+    first: unknown,
+    req: unknown,
+    ctx: CallContext,
+    next: Service,
+  ): Promise<unknown> => {
+    let thrown = first;
+    let avoid: Set<string> | undefined;
+    let previousDelay = 0;
+    for (let n = 1; ; n++) {
+      const err = toRpcError(thrown);
+      if (!retryOn(err, ctx)) throw thrown;
+      if (n >= maxAttempts) {
+        giveUp(ctx, n, 'attempts', err);
+        throw thrown;
+      }
+      if (ctx.signal.aborted) {
+        giveUp(ctx, n, 'cancelled', err);
+        throw thrown;
+      }
+      const delay = backoff(n, previousDelay);
+      previousDelay = delay;
+      // An attempt that starts at the deadline cannot succeed; report the real failure instead.
+      if (clock.now() + delay >= ctx.deadline) {
+        giveUp(ctx, n, 'deadline', err);
+        throw thrown;
+      }
+      if (budget && !budget.tryWithdraw()) {
+        giveUp(ctx, n, 'budget', err);
+        throw thrown;
+      }
+      if (err.instance !== undefined) {
+        avoid ??= new Set(ctx.avoid);
+        avoid.add(err.instance);
+      }
+      const attempt = ctx.attempt + n;
+      if (retried.size > 0) retried.emit({ method: ctx.method, attempt, delayMs: delay, error: err });
+      if (delay > 0) {
+        try {
+          await sleep(clock, delay, ctx.signal);
+        } catch {
           giveUp(ctx, n, 'cancelled', err);
           throw thrown;
         }
-        const delay = backoff(n, previousDelay);
-        previousDelay = delay;
-        // An attempt that starts at the deadline cannot succeed; report the real failure instead.
-        if (clock.now() + delay >= ctx.deadline) {
-          giveUp(ctx, n, 'deadline', err);
-          throw thrown;
-        }
-        if (budget && !budget.tryWithdraw()) {
-          giveUp(ctx, n, 'budget', err);
-          throw thrown;
-        }
-        if (err.instance !== undefined) {
-          avoid ??= new Set(ctx.avoid);
-          avoid.add(err.instance);
-        }
-        const attempt = ctx.attempt + n;
-        if (retried.size > 0) retried.emit({ method: ctx.method, attempt, delayMs: delay, error: err });
-        if (delay > 0) {
-          try {
-            await sleep(clock, delay, ctx.signal);
-          } catch {
-            giveUp(ctx, n, 'cancelled', err);
-            throw thrown;
-          }
-        }
-        try {
-          return await next(req, withContext(ctx, avoid ? { attempt, avoid } : { attempt }));
-        } catch (again) {
-          thrown = again;
-        }
+      }
+      try {
+        return await next(req, withContext(ctx, avoid ? { attempt, avoid } : { attempt }));
+      } catch (again) {
+        thrown = again;
       }
     }
   };

@@ -1,6 +1,7 @@
 import type { Cluster, Directory, Endpoint } from '../../client/endpoint-types.js';
 import type { CallContext } from '../../core/context.js';
 import { RpcError, toRpcError } from '../../core/errors.js';
+import { invoke } from '../../core/service.js';
 import { reportPick } from '../pick-sink.js';
 
 /** One balancer pick; UNAVAILABLE (never processed) when there is nothing to pick. */
@@ -16,14 +17,13 @@ export function pickOne(directory: Directory, ctx: CallContext): Endpoint {
 }
 
 /** Calls one endpoint; its errors name the instance, so retries and failover can avoid it. */
-export async function callEndpoint(endpoint: Endpoint, req: unknown, ctx: CallContext): Promise<unknown> {
-  try {
-    return await endpoint.call(req, ctx);
-  } catch (err) {
+export function callEndpoint(endpoint: Endpoint, req: unknown, ctx: CallContext): Promise<unknown> {
+  // A plain promise chain rather than async/await: one promise fewer per call on the hot path.
+  return invoke(endpoint.call, req, ctx).then(undefined, (err: unknown) => {
     const e = toRpcError(err);
     e.instance ??= endpoint.instance.id;
     throw e;
-  }
+  });
 }
 
 /**
