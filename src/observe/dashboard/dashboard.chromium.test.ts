@@ -17,7 +17,7 @@ import { startInstance, type TestInstance, WorkService } from './testing.js';
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 const ci = process.env.CI === 'true';
-export const SCREENSHOT = resolve('test-results', 'dashboard.png');
+const SCREENSHOT = resolve('test-results', 'dashboard.png');
 if (!haveChromium && !ci) console.warn(`dashboard browser test skipped: ${CHROMIUM} is missing`);
 
 const cleanups: (() => unknown)[] = [];
@@ -84,8 +84,9 @@ describe.skipIf(!haveChromium && !ci)(title, () => {
       // Generous: on a loaded machine a timed-out read counts as no load and delays the scale-out.
       statsTimeoutMs: 2_000,
       policy: targetTracking({
-        targets: [{ signal: 'inflight', target: 1 }],
-        minReplicas: 1,
+        targets: [{ signal: 'concurrency', target: 1 }],
+        // At least the two started above, so the one the test removes is still there.
+        minReplicas: 2,
         maxReplicas: 3,
         scaleUp: { steps: [{ pods: 1, periodMs: 400 }] },
       }),
@@ -94,7 +95,8 @@ describe.skipIf(!haveChromium && !ci)(title, () => {
     const attachment = registry.dashboard!.attach({ autoscaler, client, slowStart: ramp });
     cleanups.push(() => attachment.dispose());
 
-    // Closed-loop load: 6 callers × 40 ms calls keep ~3 calls in flight per instance, 3× the target.
+    // Closed-loop load: 6 callers × 40 ms calls keep ~3 calls in flight per instance, 3× the target
+    // (concurrency: calls in flight averaged over the last seconds, steadier than the instant count).
     let loading = true;
     const callers = Array.from({ length: 6 }, async () => {
       while (loading) await client.work({ ms: 40 }).catch(() => {});
@@ -119,11 +121,13 @@ describe.skipIf(!haveChromium && !ci)(title, () => {
     // The autoscaler scales out: the decision shows in the timeline and the events, and the new instance appears.
     const scalerCard = page.locator(`.scaler[data-service="${WorkService.name}"]`);
     await scalerCard.locator('.decisions li[data-direction="up"]').first().waitFor({ timeout: 20_000 });
-    expect(await scalerCard.locator('.decisions li').first().textContent()).toMatch(/inflight/);
+    expect(await scalerCard.locator('.decisions li').first().textContent()).toMatch(/concurrency/);
     expect(await scalerCard.locator('svg.chart path.marker').count()).toBeGreaterThan(0);
     await page.locator('#events li[data-kind="scale"]').first().waitFor();
     await expect.poll(() => page.locator('tr[data-instance]').count(), { timeout: 15_000 }).toBe(3);
-    expect(await page.locator('#events li[data-kind="register"]').count()).toBe(3);
+    // Every row's registration is in the events (a lease renewed late on a loaded machine may add more).
+    const registered = await page.locator('#events li[data-kind="register"] .who').allTextContents();
+    for (const i of fleet) expect(registered.some((who) => who.includes(i.id))).toBe(true);
 
     // Screenshot with everything on screen, once the charts have a few seconds of history.
     await expect
@@ -141,7 +145,8 @@ describe.skipIf(!haveChromium && !ci)(title, () => {
     // One leaves: its row goes, the events list says so.
     await autoscaler.stop();
     await b.close();
-    fleet.splice(fleet.indexOf(b), 1);
+    const gone = fleet.indexOf(b);
+    if (gone >= 0) fleet.splice(gone, 1);
     await row(b.id).waitFor({ state: 'detached', timeout: 10_000 });
     await page.locator(`#events li[data-kind="deregister"]`).first().waitFor();
     expect(await page.locator('#events li[data-kind="deregister"] .who').first().textContent()).toContain(

@@ -8,11 +8,11 @@ export const DASHBOARD_CSS = `
 }
 * { box-sizing: border-box; }
 body { margin: 0; }
-.top { display: flex; align-items: center; gap: 24px; padding: 10px 20px; background: #111827; color: #e5e7eb; }
-.top h1 { font-size: 17px; margin: 0; font-weight: 650; letter-spacing: .2px; }
+.top { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 24px; padding: 10px 20px; background: #111827; color: #e5e7eb; }
+.top h1 { font-size: 17px; margin: 0; font-weight: 650; letter-spacing: .2px; white-space: nowrap; }
 .top h1 span { color: #93c5fd; font-weight: 500; }
-.totals { display: flex; gap: 18px; margin: 0; flex: 1; }
-.totals div { display: flex; gap: 6px; align-items: baseline; }
+.totals { display: flex; flex-wrap: wrap; gap: 4px 18px; margin: 0; flex: 1; }
+.totals div { display: flex; gap: 6px; align-items: baseline; white-space: nowrap; }
 .totals dt { color: #9ca3af; font-size: 12px; }
 .totals dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; }
 .live { display: flex; align-items: center; gap: 6px; font-size: 12px; color: #d1d5db; }
@@ -34,7 +34,8 @@ th { text-align: left; font-weight: 500; color: var(--muted); font-size: 12px; p
 td { padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: middle; white-space: nowrap; font-variant-numeric: tabular-nums; }
 tr:last-child td { border-bottom: 0; }
 td.id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
-td.id small { display: block; color: var(--muted); font-family: inherit; }
+td.id span, td.id small { display: block; max-width: 320px; overflow: hidden; text-overflow: ellipsis; }
+td.id small { color: var(--muted); font-family: inherit; }
 .badge { display: inline-block; padding: 1px 7px; border-radius: 10px; font-size: 11px; font-weight: 600; color: #fff; background: var(--idle); }
 .badge.UP, .badge.open, .badge.closed { background: var(--up); }
 .badge.STARTING, .badge.busy, .badge.half-open, .badge.draining { background: var(--warn); }

@@ -248,6 +248,7 @@ export const DASHBOARD_JS = String.raw`(function () {
   function updateRow(row, i, k) {
     row.idText.textContent = i.id;
     row.addr.textContent = i.id === i.address ? '' : i.address;
+    row.idText.parentNode.title = i.id === i.address ? i.id : i.id + ' at ' + i.address;
     row.status.setAttribute('data-status', i.status);
     badge(row.status, i.status, i.status);
     plain(row.zone, i.zone || '—', i.zone ? '' : 'muted');
