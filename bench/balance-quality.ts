@@ -48,6 +48,8 @@ const FLEET_WARMUP_SECONDS = 3;
 export interface QualityRun extends QualityLoadResult {
   /** 1-minute load average when the run started. */
   loadAverage: number;
+  /** What the balancer saw at the end: per instance, peak EWMA and average latency (ms). */
+  endpointLoad: Record<string, { peakEwmaMs: number; avgLatencyMs: number }>;
 }
 
 export interface QualityRow {
@@ -142,7 +144,15 @@ async function measure(fleet: Fleet, algorithm: Algorithm, options: QualityOptio
         durationMs: options.seconds * 1000,
       },
     );
-    return { ...result, loadAverage };
+    const endpointLoad: QualityRun['endpointLoad'] = {};
+    for (const e of client.$directory.all()) {
+      const round = (x: number) => Math.round(x * 10) / 10;
+      endpointLoad[e.instance.id] = {
+        peakEwmaMs: round(e.load.peakEwmaMs),
+        avgLatencyMs: round(e.load.avgLatencyMs),
+      };
+    }
+    return { ...result, loadAverage, endpointLoad };
   } finally {
     await client.close();
     if (algorithm.only) await registry.close();
@@ -278,7 +288,14 @@ export async function run(
       `${JSON.stringify(
         {
           benchmark: 'balance quality: one slow instance, closed loop, client with policies: false',
-          machine: { cpus: cpus().length, node: process.version, date: new Date().toISOString(), commit },
+          machine: {
+            cpus: cpus().length,
+            node: process.version,
+            date: new Date().toISOString(),
+            commit,
+            // Other work shares this machine: the 1-minute load average over the runs.
+            loadAverage: { min: Math.min(...loads), max: Math.max(...loads) },
+          },
           options: { ...settings, algorithms: algorithms.map((a) => a.name) },
           fleet: fleet.members,
           rows,
