@@ -36,6 +36,8 @@ export interface ElasticFleetOptions {
   deregisterDelayMs?: number;
   /** Warm spare processes kept by the pool; default 2. */
   spares?: number;
+  /** A process not ready by then is killed and replaced; default 20 s (raise it on a busy machine). */
+  startTimeoutMs?: number;
   /**
    * Options of the demo client. Default: P2C over peak EWMA with load tracking, so a
    * backed-up instance gets less traffic, and retries of calls that provably never ran.
@@ -91,6 +93,7 @@ export async function startElasticFleet(options: ElasticFleetOptions = {}): Prom
     },
     stdout: options.stdout ?? 'ignore',
     spares: options.spares ?? 2,
+    ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
   });
   const targets: Target[] = [{ signal: 'inflight', target: options.targetInflight ?? concurrency * 0.6 }];
   if (options.targetP99Ms !== undefined) targets.push({ signal: 'p99Ms', target: options.targetP99Ms });

@@ -91,6 +91,9 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoResult> {
     workMs: WORK_MS,
     minReplicas,
     maxReplicas: options.maxReplicas ?? 10,
+    // A starved machine can take many seconds to boot a TypeScript process: killing it
+    // at the pool's 20 s default would only start the same work over.
+    startTimeoutMs: 60_000,
     ...(options.targetInflight === undefined ? {} : { targetInflight: options.targetInflight }),
     ...(options.p99AsSignal ? { targetP99Ms: p99TargetMs } : {}),
     ...(options.registryPort === undefined ? {} : { registryPort: options.registryPort }),
