@@ -10,7 +10,7 @@ import { embeddedRegistry } from '../../registry/embedded/client.js';
 import { startRegistry } from '../../registry/embedded/server.js';
 import { createAutoscaler } from '../../scale/autoscaler.js';
 import { targetTracking } from '../../scale/policy.js';
-import { startInstance, type TestInstance, WorkService } from './testing.js';
+import { startInstance, type TestInstance, WorkService } from './test-fleet.js';
 
 // End to end in Debian's Chromium: the page served by a real embedded registry, real
 // Tensile instances with the stats method, a real client and autoscaler attached in-process.

@@ -8,7 +8,7 @@ import type { Registry as ServiceRegistry } from '../../registry/registry.js';
 import { createAutoscaler } from '../../scale/autoscaler.js';
 import { targetTracking } from '../../scale/policy.js';
 import { DASHBOARD_JS } from './assets/js.js';
-import { openStream, type SseStream, startInstance, type TestInstance, WorkService } from './testing.js';
+import { openStream, type SseStream, startInstance, type TestInstance, WorkService } from './test-fleet.js';
 
 const cleanups: (() => unknown)[] = [];
 const later = <T extends { close(): unknown }>(x: T): T => {
