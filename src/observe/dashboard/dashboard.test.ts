@@ -45,6 +45,9 @@ describe('dashboard over HTTP', () => {
     expect([css.status, css.headers.get('content-type')]).toEqual([200, 'text/css; charset=utf-8']);
     const post = await fetch(`${registry.url}/dashboard/api/snapshot`, { method: 'POST' });
     expect(post.status).toBe(405);
+    const head = await fetch(`${registry.url}/dashboard/events`, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-type')]).toEqual([200, 'text/event-stream']);
+    expect(registry.dashboard!.viewers).toBe(0);
   });
 
   it('streams a snapshot first, then instances, stats and removals as they happen', async () => {

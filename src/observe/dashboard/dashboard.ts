@@ -167,6 +167,8 @@ export function createDashboard(store: RegistryStore, options: DashboardOptions 
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    // A HEAD probe gets the headers, not a stream that never ends.
+    if (req.method === 'HEAD') return void res.end();
     // Snapshot first, then every delta: written in the same turn, so none falls between.
     res.write(`retry: 2000\n\nevent: snapshot\ndata: ${JSON.stringify(state.snapshot())}\n\n`);
     viewers.add(res);
