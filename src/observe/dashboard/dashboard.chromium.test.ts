@@ -142,6 +142,25 @@ describe.skipIf(!haveChromium && !ci)(title, () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect((await stat(SCREENSHOT)).size).toBeGreaterThan(10_000);
 
+    // Registrants' strings are shown as text, never parsed as HTML.
+    const hostile = '<img src=x onerror="window.__owned=1"><b>bold</b>';
+    registry.store.register({
+      service: WorkService.name,
+      id: hostile,
+      address: '127.0.0.1:9',
+      zone: hostile,
+      weight: 1,
+      metadata: {},
+      status: 'DOWN',
+      registeredAt: Date.now(),
+    });
+    await page.locator('tr[data-instance^="<img"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator('tr[data-instance^="<img"] td.id span').first().textContent()).toBe(hostile);
+    expect(await page.locator('tr[data-instance^="<img"] td').nth(2).textContent()).toBe(hostile);
+    expect(await page.locator('main img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __owned?: number }).__owned)).toBeUndefined();
+    registry.store.remove(WorkService.name, hostile);
+
     // One leaves: its row goes, the events list says so.
     await autoscaler.stop();
     await b.close();
