@@ -22,7 +22,7 @@ decision with its reason, and a summary. About 65 s; Ctrl-C stops early and stil
 Exit code 0 when no call failed, 1 otherwise.
 
 Options:
-  --quick                 a ~30 s variant (shorter phases, 30 calls/s base)
+  --quick                 a ~30 s variant (shorter phases, 30 calls/s base, at most 6 instances)
   --duration <dur>        total length of the load, e.g. 2m (stretches every phase)
   --scale <x>             multiply every phase's length by x (e.g. 2 or 0.5)
   --rate <calls/s>        base rate (default 60, or 30 with --quick)
@@ -31,7 +31,7 @@ Options:
   --target-p99 <dur>      client p99 objective of the summary (default 100ms); when given
                           it is also a scaling signal next to in-flight calls
   --min <n>               fewest instances (default 1)
-  --max <n>               most instances (default 10)
+  --max <n>               most instances (default 10, or 6 with --quick)
   --registry-port <port>  port of the embedded registry and its dashboard (default: any free port)`,
   async run(argv, io) {
     const { values } = parse(
@@ -46,7 +46,7 @@ Options:
         'target-inflight': { type: 'string' },
         'target-p99': { type: 'string' },
         min: { type: 'string', default: '1' },
-        max: { type: 'string', default: '10' },
+        max: { type: 'string' },
         'registry-port': { type: 'string' },
       },
       false,
@@ -69,7 +69,10 @@ Options:
       scale = ms / 1000 / scenarioSeconds(quick);
     }
     const minReplicas = parseInteger(values.min, '--min', 1, 50);
-    const maxReplicas = parseInteger(values.max, '--max', 1, 50);
+    const maxReplicas =
+      values.max === undefined
+        ? Math.max(minReplicas, quick ? 6 : 10)
+        : parseInteger(values.max, '--max', 1, 50);
     if (maxReplicas < minReplicas)
       throw new CliError(`demo: --max (${maxReplicas}) must be at least --min (${minReplicas})`);
     const targetP99 = values['target-p99'];

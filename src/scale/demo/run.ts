@@ -98,7 +98,7 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoResult> {
     ...(options.p99AsSignal ? { targetP99Ms: p99TargetMs } : {}),
     ...(options.registryPort === undefined ? {} : { registryPort: options.registryPort }),
     // Room in the low tail to scale in; 15 s is plenty against flapping at a 1 s period.
-    scaleDown: { stabilizationMs: Math.min(15_000, (cool.durationS * 1000) / 2) },
+    scaleDown: { stabilizationMs: Math.min(15_000, cool.durationS * 400) },
   });
   const pids = new Set(fleet.pool.members.map((m) => m.pid));
   const subs: Disposable[] = [];
@@ -137,7 +137,7 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoResult> {
         () => recorder.call(sentS, performance.now() - t0),
         (err: Error) => {
           recorder.call(sentS, undefined);
-          const text = `${err?.name}: ${err?.message}`;
+          const text = `${(err as { code?: string })?.code ?? err?.name}: ${err?.message}`;
           if (errorsShown.size < 5 && !errorsShown.has(text)) {
             errorsShown.add(text);
             term.line(term.color('red', `call failed: ${text}`));
@@ -186,6 +186,7 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoResult> {
   await sleep(scenario.totalS * 1000, options.interrupted);
   const replicasAtEnd = readyCount(fleet.pool);
   const stopping = load.stop(); // stops sending at once, then waits for the calls in flight
+  for (const s of subs) s.dispose();
   term.end();
   if (interrupted) {
     term.line(
@@ -197,7 +198,6 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoResult> {
     term.line('load finished: draining the calls in flight and stopping the instances…');
     await stopping;
   }
-  for (const s of subs) s.dispose();
   await fleet.close();
   const summary = recorder.summary();
   const alive = [...pids].filter(isAlive);
