@@ -42,8 +42,8 @@ function header(buf: Buffer, type: number, flags: number, callId: number): void 
   buf.writeUInt32BE(callId, 6);
 }
 
-export function encodeMetadata(metadata: Metadata | undefined): Buffer | undefined {
-  if (!metadata) return undefined;
+export function encodeMetadata(metadata: Readonly<Metadata> | undefined): Buffer | undefined {
+  if (!metadata || metadata === EMPTY_METADATA) return undefined;
   const keys = Object.keys(metadata);
   if (keys.length === 0) return undefined;
   const parts: Buffer[] = [];
