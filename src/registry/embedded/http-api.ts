@@ -68,13 +68,16 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
     if (subscriberCount >= o.maxSubscribers) {
       throw new HttpError(503, `too many watch streams (${o.maxSubscribers})`, { 'retry-after': '1' });
     }
-    subscriberCount++;
-    res.writeHead(200, {
+    const headers = {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
-    });
+    };
+    // HEAD gets the headers only: a stream nobody can read must not hold a subscriber slot.
+    if (req.method === 'HEAD') return void res.writeHead(200, headers).end();
+    subscriberCount++;
+    res.writeHead(200, headers);
     res.write(`retry: 1000\n\n`);
     // A client that last saw another epoch was connected to a registry that has since
     // restarted empty; its peers are re-registering right now. Until they have had a

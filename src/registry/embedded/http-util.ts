@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /** An error with an HTTP status, rendered as `{ error: { status, message } }`. */
 export class HttpError extends Error {
@@ -21,11 +22,15 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** Sockets whose last response said `connection: close`: nothing may follow it on the wire. */
+const closing = new WeakSet<object>();
+
 export function sendError(res: ServerResponse, err: HttpError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  if (err.headers.connection === 'close' && res.socket) closing.add(res.socket);
   sendJson(res, err.status, { error: { status: err.status, message: err.message } }, err.headers);
 }
 
@@ -132,3 +137,38 @@ export const str = (body: Record<string, unknown>, key: string, required = false
     throw new HttpError(400, `field "${key}" must be a string`);
   return String(v);
 };
+
+/**
+ * For the server's 'clientError': a request Node's parser rejects (bad header bytes, broken
+ * chunking, headers too large, timeouts) gets the same JSON error shape as every other error.
+ */
+export function rejectMalformed(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // A response already in flight on this socket cannot be followed by another one.
+  const busy = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (err.code === 'ECONNRESET' || !socket.writable || busy || closing.has(socket)) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({
+    error: { status, message: `malformed HTTP request: ${err.code ?? 'parse error'}` },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * The request target as a URL. Always path-relative: a target such as `//host/x` must not
+ * be read as a protocol-relative URL (which throws, or names another host).
+ */
+export function requestUrl(req: IncomingMessage): URL {
+  const target = req.url ?? '/';
+  try {
+    return new URL(`http://registry${target.startsWith('/') ? '' : '/'}${target}`);
+  } catch {
+    throw new HttpError(400, `malformed request target ${JSON.stringify(target.slice(0, 200))}`);
+  }
+}

@@ -9,7 +9,7 @@ import { type ServerTlsOptions, serverTlsContext } from '../../security/tls-opti
 import { type RegistryAuthOptions, registryAccess } from './access.js';
 import { eurekaRoutes } from './eureka-api.js';
 import { tensileApi } from './http-api.js';
-import { HttpError, match, type Route, sendError } from './http-util.js';
+import { HttpError, match, type Route, rejectMalformed, requestUrl, sendError } from './http-util.js';
 import { type Change, RegistryStore, type SelfPreservationOptions } from './store.js';
 
 export interface RegistryLogger {
@@ -115,7 +115,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   const access = options.auth && registryAccess(options.auth, options.tls?.ca !== undefined);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
-      const url = new URL(req.url ?? '/', 'http://registry');
+      const url = requestUrl(req);
       await access?.(req, url.pathname);
       const found = match(routes, req.method ?? 'GET', url.pathname);
       if (!found) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
@@ -145,6 +145,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     : createServer({ keepAliveTimeout: 65_000 }, onRequest);
   // Failed or timed-out TLS handshakes are dropped (an untrusted client cert is not one: it reaches `access`).
   if (options.tls) server.on('tlsClientError', (_err, socket) => socket.destroy());
+  server.on('clientError', rejectMalformed);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
 
