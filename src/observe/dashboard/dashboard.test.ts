@@ -156,6 +156,14 @@ describe('dashboard over HTTP', () => {
     expect(await live.next('attached', (x) => x.autoscalers === 0 && x.clients === 0)).toBeTruthy();
     const snap = registry.dashboard!.snapshot();
     expect(snap.timelines).toEqual([{ service: WorkService.name, points: [point] }]);
+    await autoscaler.tick(); // detached: no longer recorded
+    expect(registry.dashboard!.state.timelineOf(WorkService.name)).toEqual([point]);
+
+    // Closing the registry detaches what is still attached.
+    registry.dashboard!.attach({ autoscaler });
+    expect(registry.dashboard!.snapshot().attached.autoscalers).toBe(1);
+    await registry.close();
+    expect(registry.dashboard!.snapshot().attached.autoscalers).toBe(0);
   });
 
   it('limits live streams', async () => {

@@ -232,6 +232,7 @@ export function createDashboard(store: RegistryStore, options: DashboardOptions 
       clearInterval(heartbeat);
       changes.dispose();
       deltas.dispose();
+      sources.close();
       for (const res of viewers) res.end();
       viewers.clear();
       await polling;

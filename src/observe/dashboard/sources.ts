@@ -61,6 +61,7 @@ const secs = (ms: number) => `${Math.round(ms / 100) / 10}s`;
 /** Subscriptions of attached autoscalers and clients, feeding one DashboardState. */
 export class Sources {
   private readonly clients = new Set<AttachedClient>();
+  private readonly attachments = new Set<Disposable>();
   private autoscalers = 0;
 
   constructor(private readonly state: DashboardState) {}
@@ -93,12 +94,20 @@ export class Sources {
       subs.push(disposable(() => this.clients.delete(entry)));
     }
     this.state.setAttached(this.autoscalers, this.clients.size);
-    return disposable(() => {
+    const attachment = disposable(() => {
+      this.attachments.delete(attachment);
       for (const s of subs) s.dispose();
       this.state.setAttached(this.autoscalers, this.clients.size);
       if (autoscaler) this.state.recordEvent('detach', 'autoscaler detached', autoscaler.service);
       if (client) this.state.recordEvent('detach', 'client detached', client.$directory.service);
     });
+    this.attachments.add(attachment);
+    return attachment;
+  }
+
+  /** Detaches everything (the registry is closing): no subscription outlives the dashboard. */
+  close(): void {
+    for (const a of [...this.attachments]) a.dispose();
   }
 
   /** Every attached client's endpoints now, with breaker, ejection and ramp. */
