@@ -18,6 +18,7 @@ import {
   defaultClientPolicies,
 } from '../policy/defaults.js';
 import type { Discovery } from '../registry/registry.js';
+import type { ClientTlsOptions } from '../security/tls-options.js';
 import { type Codec, resolveCodec } from '../wire/codec.js';
 import type { ReconnectBackoff } from './backoff.js';
 import { ServiceDirectory } from './directory.js';
@@ -59,6 +60,8 @@ export interface ClientOptions {
   metadata?: Metadata;
   connectTimeoutMs?: number;
   maxFrameBytes?: number;
+  /** Dial servers over TLS: the CA to trust, and a certificate and key for mTLS. */
+  tls?: ClientTlsOptions;
   reconnect?: ReconnectBackoff;
 }
 
@@ -95,6 +98,7 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
     endpointFilters: [...policies.endpointFilters, ...(options.endpointFilters ?? []), trackLoad()],
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     maxFrameBytes: options.maxFrameBytes,
+    tls: options.tls,
     backoff: options.reconnect,
   });
   const chain: Service = compose(

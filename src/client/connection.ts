@@ -1,8 +1,10 @@
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { type CallContext, NEVER_ABORTED } from '../core/context.js';
 import { RpcError, statusFromNumber } from '../core/errors.js';
 import { createEmitter } from '../core/events.js';
 import { splitAddress } from '../registry/instance.js';
+import { type ClientTlsOptions, clientTlsConnectOptions } from '../security/tls-options.js';
 import { type Codec, encodePayload } from '../wire/codec.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
@@ -28,6 +30,8 @@ import { FrameWriter } from '../wire/writer.js';
 export interface ConnectOptions {
   address: string;
   codec: Codec;
+  /** Dial with TLS (mTLS with cert and key); the server certificate must match the host or `servername`. */
+  tls?: ClientTlsOptions | undefined;
   /** Largest frame accepted from the server (default 4 MiB). */
   maxFrameBytes?: number;
   connectTimeoutMs?: number;
@@ -117,7 +121,10 @@ export class Connection {
     const { host, port } = splitAddress(options.address);
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: host.replace(/^\[|\]$/g, ''), port, noDelay: true });
+      const bare = host.replace(/^\[|\]$/g, '');
+      const socket = options.tls
+        ? tlsConnect({ host: bare, port, ...clientTlsConnectOptions(options.tls, bare) }).setNoDelay(true)
+        : netConnect({ host: bare, port, noDelay: true });
       let received = Buffer.alloc(0);
       const fail = (message: string, cause?: unknown) => {
         cleanup();
@@ -165,7 +172,8 @@ export class Connection {
       socket.once('error', onError);
       socket.once('close', onClose);
       socket.on('data', onData);
-      socket.once('connect', () =>
+      // Over TLS, the hello goes out once the server's certificate has been verified.
+      socket.once(options.tls ? 'secureConnect' : 'connect', () =>
         socket.write(encodeClientHello({ version: PROTOCOL_VERSION, codec: options.codec.name })),
       );
     });

@@ -2,6 +2,7 @@ import type { CallContext } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import { compose, type Service } from '../core/service.js';
 import type { Instance } from '../registry/instance.js';
+import type { ClientTlsOptions } from '../security/tls-options.js';
 import type { Codec } from '../wire/codec.js';
 import { type ReconnectBackoff, reconnectDelays } from './backoff.js';
 import { Connection } from './connection.js';
@@ -18,6 +19,7 @@ export interface EndpointOptions {
   endpointFilters: readonly EndpointFilterFactory[];
   connectTimeoutMs: number;
   maxFrameBytes: number | undefined;
+  tls?: ClientTlsOptions | undefined;
   backoff: ReconnectBackoff | undefined;
   /** Called whenever status changes, so the directory can republish its snapshot. */
   onStatus: () => void;
@@ -86,6 +88,7 @@ export class ClientEndpoint implements Endpoint {
       address: this.instance.address,
       codec: this.options.codec,
       connectTimeoutMs: this.options.connectTimeoutMs,
+      tls: this.options.tls,
       ...(this.options.maxFrameBytes === undefined ? {} : { maxFrameBytes: this.options.maxFrameBytes }),
     }).then(
       (conn) => this.adopt(conn),

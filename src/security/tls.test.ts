@@ -1,13 +1,14 @@
 import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createClient } from '../client/client.js';
 import type { CallContext } from '../core/context.js';
 import { createServer, type Server } from '../server/server.js';
 import { Greeter } from '../test/greeter.js';
 import type { PeerIdentity } from './peer.js';
 import { type RawTlsPeer, rawTlsPeer } from './raw-peer.js';
 import { createTestPki } from './test-certs.js';
-import type { ServerTlsOptions } from './tls-options.js';
+import type { ClientTlsOptions, ServerTlsOptions } from './tls-options.js';
 
 const pki = createTestPki();
 const servers: Server[] = [];
@@ -139,5 +140,48 @@ describe('certificate reload', () => {
     servers.push(server);
     await server.listen();
     expect(() => server.reloadTls({})).toThrow(/tls/);
+  });
+});
+
+describe('createClient over TLS', () => {
+  const clients: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+  const client = (address: string, tls: ClientTlsOptions) => {
+    const c = createClient(Greeter, { addresses: [address], tls, policies: false, timeoutMs: 5_000 });
+    clients.push(c);
+    return c;
+  };
+
+  it('calls a TLS server, and an mTLS server with a client certificate', async () => {
+    const { server } = await start({ key: pki.server.key, cert: pki.server.cert });
+    const c = client(server.address!, { ca: pki.ca.cert });
+    expect(await c.sayHello({ name: 'tls' })).toEqual({ message: 'hello tls from anonymous' });
+    const m = await start({ key: pki.server.key, cert: pki.server.cert, ca: pki.ca.cert });
+    const withCert = client(m.server.address!, { ca: pki.ca.cert, ...pki.client });
+    expect(await withCert.sayHello({ name: 'mtls' })).toEqual({ message: 'hello mtls from client-a' });
+  });
+
+  it('fails UNAVAILABLE, never processed, when the server certificate is not trusted or names another host', async () => {
+    const { server } = await start({ key: pki.server.key, cert: pki.server.cert });
+    const untrusting = client(server.address!, {});
+    await expect(untrusting.sayHello({ name: 'x' })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      mayHaveProcessed: false,
+      message: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_VERIFY|certificate/i),
+    });
+    const wrongName = client(server.address!, { ca: pki.ca.cert, servername: 'evil.example' });
+    await expect(wrongName.sayHello({ name: 'x' })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(/ERR_TLS_CERT_ALTNAME_INVALID|altname|does not match/i),
+    });
+  });
+
+  it('a plain client against a TLS server fails cleanly', async () => {
+    const { server } = await start({ key: pki.server.key, cert: pki.server.cert });
+    const plain = createClient(Greeter, { addresses: [server.address!], policies: false, timeoutMs: 3_000 });
+    clients.push(plain);
+    await expect(plain.sayHello({ name: 'x' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });
 });
