@@ -1,6 +1,8 @@
 // Public API: re-exports only.
 
 export type { Balancer } from './balance/balancer.js';
+// Load balancing, resilience policies, registries, elastic scaling and security.
+export * from './balance/index.js';
 export type { ReconnectBackoff } from './client/backoff.js';
 export { type CallOptions, type Client, type ClientOptions, createClient } from './client/client.js';
 export type {
@@ -12,7 +14,6 @@ export type {
   EndpointStatus,
 } from './client/endpoint-types.js';
 export { staticDiscovery } from './client/static-discovery.js';
-
 export {
   defineService,
   type InputOf,
@@ -45,15 +46,13 @@ export {
   type Listener,
 } from './core/events.js';
 export { compose, type Filter, type Service } from './core/service.js';
+export * from './policy/index.js';
+export * from './registry/index.js';
 export type { Instance, InstanceInput, InstanceStatus } from './registry/instance.js';
 export type { Discovery, Registration, Registry } from './registry/registry.js';
+export * from './scale/index.js';
+export * from './security/index.js';
 export type { Handlers } from './server/router.js';
 export { createServer, type ListenOptions, type Server, type ServerOptions } from './server/server.js';
 export { type Codec, jsonCodec, msgpackCodec } from './wire/codec.js';
 export { ProtocolError } from './wire/frame.js';
-
-// Load balancing, resilience policies, registries and elastic scaling.
-export * from './balance/index.js';
-export * from './policy/index.js';
-export * from './registry/index.js';
-export * from './scale/index.js';

@@ -1,6 +1,7 @@
 // Service registry and discovery: one contract (registry.ts), several backends.
 // etcd and ZooKeeper live in their own modules so their client libraries load only when used.
 
+export type { RegistryAccess, RegistryAuthOptions } from './embedded/access.js';
 export { type EmbeddedRegistryOptions, embeddedRegistry } from './embedded/client.js';
 export { type RunningRegistry, type StartRegistryOptions, startRegistry } from './embedded/server.js';
 export type { SelfPreservationOptions } from './embedded/store.js';

@@ -11,8 +11,8 @@ import { bearerAuth, bearerToken } from './bearer.js';
 import { safeEqual, secretMatcher } from './constant-time.js';
 import { bearerCredentials } from './credentials.js';
 import { clientCertificate } from './mtls-auth.js';
-import { type RawTlsPeer, rawTlsPeer } from './raw-peer.js';
 import { createTestPki } from './test-certs.js';
+import { type RawTlsPeer, rawTlsPeer } from './test-raw-peer.js';
 
 const servers: Server[] = [];
 const closers: (() => Promise<void>)[] = [];

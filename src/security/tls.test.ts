@@ -6,8 +6,8 @@ import type { CallContext } from '../core/context.js';
 import { createServer, type Server } from '../server/server.js';
 import { Greeter } from '../test/greeter.js';
 import type { PeerIdentity } from './peer.js';
-import { type RawTlsPeer, rawTlsPeer } from './raw-peer.js';
 import { createTestPki } from './test-certs.js';
+import { type RawTlsPeer, rawTlsPeer } from './test-raw-peer.js';
 import type { ClientTlsOptions, ServerTlsOptions } from './tls-options.js';
 
 const pki = createTestPki();

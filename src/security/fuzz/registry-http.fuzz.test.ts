@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningRegistry, startRegistry } from '../../registry/embedded/server.js';
-import { fuzzRuns, liveHeapBytes } from './heap.js';
+import { fuzzRuns, liveHeapBytes } from './test-heap.js';
 
 /**
  * Real HTTP against a running embedded registry (with access control on, so the auth path is

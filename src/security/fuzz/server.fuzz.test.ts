@@ -6,7 +6,7 @@ import { createServer, type Server } from '../../server/server.js';
 import { Greeter } from '../../test/greeter.js';
 import { encodeMetadata, encodeRequest } from '../../wire/frame.js';
 import { encodeClientHello, PROTOCOL_VERSION } from '../../wire/handshake.js';
-import { fuzzRuns, liveHeapBytes } from './heap.js';
+import { fuzzRuns, liveHeapBytes } from './test-heap.js';
 
 /**
  * A real server fed random and mutated byte streams over real TCP connections: every

@@ -22,7 +22,7 @@ import {
   encodeClientHello,
   encodeServerHello,
 } from '../../wire/handshake.js';
-import { fuzzRuns, liveHeapBytes } from './heap.js';
+import { fuzzRuns, liveHeapBytes } from './test-heap.js';
 
 /**
  * Fuzzing of everything that parses bytes from the network: the frame decoder, the frame
