@@ -28,7 +28,7 @@ Options:
   --rate <calls/s>        base rate (default 60, or 30 with --quick)
   --peak <x>              peak as a multiple of the base rate (default 10)
   --target-inflight <n>   calls in flight per instance the autoscaler holds (default 4.8)
-  --target-p99 <dur>      client p99 objective of the summary (default 100ms); when given
+  --target-p99 <dur>      client p99 objective of the summary (default 150ms); when given
                           it is also a scaling signal next to in-flight calls
   --min <n>               fewest instances (default 1)
   --max <n>               most instances (default 10, or 6 with --quick)

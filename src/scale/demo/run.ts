@@ -18,7 +18,7 @@ export interface DemoRunOptions {
   quick?: boolean;
   /** Calls in flight per instance the autoscaler holds; default 60 % of an instance's concurrency. */
   targetInflight?: number;
-  /** The client p99 objective of the summary; also a scaling signal when `p99AsSignal`. Default 2 × work time. */
+  /** The client p99 objective of the summary; also a scaling signal when `p99AsSignal`. Default 3 × work time (150 ms). */
   targetP99Ms?: number;
   p99AsSignal?: boolean;
   minReplicas?: number;
@@ -76,7 +76,7 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoResult> {
     quick: options.quick ?? false,
   });
   const minReplicas = options.minReplicas ?? 1;
-  const p99TargetMs = options.targetP99Ms ?? 2 * WORK_MS;
+  const p99TargetMs = options.targetP99Ms ?? 3 * WORK_MS;
   const cool = scenario.phases.at(-1)!;
   let interrupted = false;
   void options.interrupted.then(() => (interrupted = true));
