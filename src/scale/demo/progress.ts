@@ -27,10 +27,11 @@ export interface DemoTick {
  * plain line, so the output reads as a log.
  */
 export function demoTerminal(out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }) {
-  const tty = out.isTTY === true && !process.env.NO_COLOR;
+  const tty = out.isTTY === true;
+  const colors = tty && !process.env.NO_COLOR;
   let status = '';
   const clear = () => status && out.write('\r\x1b[2K');
-  const color = (style: Style, text: string) => (tty ? styleText(style, text) : text);
+  const color = (style: Style, text: string) => (colors ? styleText(style, text) : text);
   return {
     color,
     /** A line that stays (events, phase changes, the summary). */
