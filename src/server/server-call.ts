@@ -1,4 +1,5 @@
 import type { CallContext, Metadata } from '../core/context.js';
+import type { PeerIdentity } from '../security/peer.js';
 
 /**
  * The context of one call on the server, and the connection's record of it.
@@ -43,6 +44,8 @@ export class ServerCall implements CallContext {
     readonly metadata: Readonly<Metadata>,
     readonly idempotent: boolean,
     readonly peer: string,
+    /** The caller's certificate identity on TLS connections (same object for every call). */
+    readonly peerIdentity?: PeerIdentity,
   ) {
     this.#callId = callId;
     Object.defineProperty(this, 'signal', ServerCall.#signal);

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { RpcError, Status } from '../core/errors.js';
+import type { PeerIdentity } from '../security/peer.js';
 import { type Codec, encodePayload } from '../wire/codec.js';
 import {
   decodeRequest,
@@ -51,6 +52,8 @@ export class ServerConnection {
     private readonly socket: Socket,
     private readonly router: Router,
     private readonly options: ServerConnectionOptions,
+    /** TLS connections: who the certificate says the peer is, read once after the TLS handshake. */
+    private readonly identity?: PeerIdentity,
   ) {
     this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
     this.decoder = new FrameDecoder(options.maxFrameBytes);
@@ -225,6 +228,7 @@ export class ServerConnection {
       req.metadata,
       route.idempotent,
       this.peer,
+      this.identity,
     );
     if (timeoutMs !== undefined) call.expireAfter(timeoutMs, this.onDeadline);
     this.calls.set(callId, call);

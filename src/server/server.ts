@@ -73,12 +73,7 @@ export interface Server {
 }
 
 export function createServer(options: ServerOptions = {}): Server {
-  // TLS identities by the peer string ServerConnection puts in ctx.peer (unique per open socket).
-  const identities = new Map<string, PeerIdentity>();
-  const guard = connectionGuard({
-    identities,
-    maxMetadataBytes: options.maxMetadataBytes ?? 16 * 1024,
-  });
+  const guard = connectionGuard({ maxMetadataBytes: options.maxMetadataBytes ?? 16 * 1024 });
   const router = new Router([guard, ...(options.filters ?? [])]);
   const codecs = new Map((options.codecs ?? defaultCodecs()).map((c) => [c.name, c]));
   const limit = (value: number | undefined, fallback: number, what: string) => {
@@ -116,12 +111,12 @@ export function createServer(options: ServerOptions = {}): Server {
       socket.destroy();
       return;
     }
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    let identity: PeerIdentity | undefined;
     if (tlsServer) {
       admission.secured(socket);
-      identities.set(peer, peerIdentityOf(socket as TLSSocket));
+      identity = peerIdentityOf(socket as TLSSocket);
     }
-    const conn = new ServerConnection(socket, router, connOptions);
+    const conn = new ServerConnection(socket, router, connOptions, identity);
     connections.add(conn);
     if (idleTimeoutMs > 0) {
       // Socket timeouts count any traffic; a connection waiting on a long call is not idle.
@@ -129,10 +124,7 @@ export function createServer(options: ServerOptions = {}): Server {
         if (conn.inflight === 0) conn.drain('connection idle');
       });
     }
-    conn.closed.then(() => {
-      connections.delete(conn);
-      identities.delete(peer);
-    });
+    conn.closed.then(() => connections.delete(conn));
   };
 
   const server: Server = {
