@@ -95,7 +95,10 @@ Options:
     };
     if (options.targetP99Ms === 0) throw new CliError('demo: --target-p99 must be above 0');
     const { runDemo } = await import('../../scale/demo/run.js');
-    const result = await runDemo({ ...options, out: io.out, interrupted: io.interrupted });
+    const result = await runDemo({ ...options, out: io.out, interrupted: io.interrupted }).catch((err) => {
+      if ((err as NodeJS.ErrnoException)?.code !== 'EADDRINUSE') throw err;
+      throw new CliError(`demo: registry port ${options.registryPort} is in use`, ExitCode.FAILURE);
+    });
     return result.summary.failed === 0 ? ExitCode.OK : ExitCode.FAILURE;
   },
 };
