@@ -1,6 +1,7 @@
 import type { CallContext } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import type { Filter } from '../core/service.js';
+import { ServerCall } from '../server/server-call.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -19,6 +20,15 @@ export interface AuthenticateOptions {
 export const unauthenticated = (message: string) =>
   new RpcError('UNAUTHENTICATED', message, { mayHaveProcessed: false });
 
+/** The context with its principal: in place on the server's own call object, else a copy. */
+function withPrincipal(ctx: CallContext, principal: Principal): CallContext {
+  if (ctx instanceof ServerCall && ctx.principal === undefined) {
+    ctx.principal = principal;
+    return ctx;
+  }
+  return { ...ctx, principal };
+}
+
 /** Server filter: the first authenticator that recognises a credential sets `ctx.principal`. */
 export function authenticate(
   authenticators: readonly Authenticator[],
@@ -29,7 +39,7 @@ export function authenticate(
   return async (req, ctx, next) => {
     for (const auth of authenticators) {
       const principal = await auth(ctx);
-      if (principal) return next(req, { ...ctx, principal });
+      if (principal) return next(req, withPrincipal(ctx, principal));
     }
     if (options.optional || open.has(ctx.method)) return next(req, ctx);
     throw unauthenticated(

@@ -1,5 +1,6 @@
 import type { CallContext, Metadata } from '../core/context.js';
 import type { PeerIdentity } from '../security/peer.js';
+import type { Principal } from '../security/principal.js';
 
 /**
  * The context of one call on the server, and the connection's record of it.
@@ -18,6 +19,11 @@ import type { PeerIdentity } from '../security/peer.js';
 export class ServerCall implements CallContext {
   declare readonly signal: AbortSignal;
   readonly attempt = 1;
+  /**
+   * Set once by the authentication filter. Assigned in place because deriving a context with
+   * a spread reads `signal`, which would create the AbortController this class avoids.
+   */
+  principal: Principal | undefined = undefined;
   #controller: AbortController | undefined = undefined;
   #reason: unknown = undefined;
   #aborted = false;
