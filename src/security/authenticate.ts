@@ -1,6 +1,6 @@
 import type { CallContext } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
-import type { Filter } from '../core/service.js';
+import type { Filter, Service } from '../core/service.js';
 import { ServerCall } from '../server/server-call.js';
 import type { Principal } from './principal.js';
 
@@ -36,14 +36,26 @@ export function authenticate(
 ): Filter {
   if (authenticators.length === 0) throw new TypeError('authenticate needs at least one authenticator');
   const open = new Set(options.publicMethods ?? []);
-  return async (req, ctx, next) => {
-    for (const auth of authenticators) {
-      const principal = await auth(ctx);
-      if (principal) return next(req, withPrincipal(ctx, principal));
+  // Synchronous authenticators (static tokens, certificates) cost no promise hop.
+  const from = (i: number, req: unknown, ctx: CallContext, next: Service): Promise<unknown> => {
+    for (; i < authenticators.length; i++) {
+      const found = authenticators[i]!(ctx);
+      if (found instanceof Promise) {
+        const at = i;
+        return found.then((p) => (p ? next(req, withPrincipal(ctx, p)) : from(at + 1, req, ctx, next)));
+      }
+      if (found) return next(req, withPrincipal(ctx, found));
     }
     if (options.optional || open.has(ctx.method)) return next(req, ctx);
     throw unauthenticated(
       `${ctx.method} needs credentials: metadata "authorization: Bearer <token>" or a client certificate`,
     );
+  };
+  return (req, ctx, next) => {
+    try {
+      return from(0, req, ctx, next);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   };
 }

@@ -37,12 +37,17 @@ export function bearerToken(options: BearerTokenOptions): Authenticator {
       return [token, { id, via: 'token', roles: [...roles] } satisfies Principal] as const;
     }),
   );
-  return async (ctx) => {
+  const invalid = () => unauthenticated('invalid or expired bearer token');
+  return (ctx) => {
     const token = bearerFrom(ctx.metadata.authorization);
     if (token === undefined) return undefined;
-    const principal = match(token) ?? (verify ? await verifySafely(verify, token, ctx) : undefined);
-    if (!principal) throw unauthenticated('invalid or expired bearer token');
-    return principal;
+    const known = match(token);
+    if (known) return known;
+    if (!verify) throw invalid();
+    return verifySafely(verify, token, ctx).then((p) => {
+      if (!p) throw invalid();
+      return p;
+    });
   };
 }
 
