@@ -42,7 +42,9 @@ const LOST = () => new RpcError('CANCELLED', 'another hedged attempt answered fi
 /**
  * Hedged requests ("The Tail at Scale"): when an idempotent call has not answered within
  * the tracked latency percentile, send a backup to another instance; the first success
- * wins and the others are cancelled through their signals. A fast failure is returned as
+ * wins and the others are cancelled through their signals; a loser that had run for at least
+ * the hedge delay is cancelled with `abandonedAsSlow`, which endpoint breakers and outlier
+ * detection charge to its instance (so a hung instance gets ejected). A fast failure is returned as
  * is (that is retry's business, not hedging's). Non-idempotent calls pass straight through.
  */
 export function hedge(options: HedgeOptions = {}): HedgeFilter {
