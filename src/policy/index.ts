@@ -19,8 +19,11 @@ export {
 export { type RetryBudget, type RetryBudgetOptions, retryBudget, unlimitedBudget } from './budget.js';
 export { type BulkheadFilter, type BulkheadOptions, bulkhead } from './bulkhead.js';
 export {
+  abandonedAsSlow,
+  classifyAttempt,
   FAILURE_CODES,
   type FailureClassifier,
+  isAbandonedAsSlow,
   isFailure,
   isLocalRejection,
   isSafeToRetry,
