@@ -178,6 +178,29 @@ describe('registry over TLS', () => {
     watch.dispose();
   });
 
+  it('reloadTls: new connections get the new certificate, the registry keeps serving', async () => {
+    const reg = await start({ tls, auth: { tokens } });
+    const { connect } = await import('node:tls');
+    const fingerprint = () =>
+      new Promise<string>((resolve, reject) => {
+        const s = connect({ host: '127.0.0.1', port: reg.port, ca: pki.ca.cert }, () => {
+          resolve(s.getPeerX509Certificate()!.fingerprint256);
+          s.destroy();
+        });
+        s.on('error', reject);
+      });
+    const before = await fingerprint();
+    const renewed = pki.ca.issue({ commonName: 'registry', altNames: ['IP:127.0.0.1'], usage: 'server' });
+    reg.reloadTls(renewed);
+    const { X509Certificate } = await import('node:crypto');
+    expect(await fingerprint()).toBe(new X509Certificate(renewed.cert).fingerprint256);
+    expect(before).not.toBe(new X509Certificate(renewed.cert).fingerprint256);
+    const call = raw(reg, { ca: pki.ca.cert });
+    expect((await call('GET', '/v1/health')).status).toBe(200);
+    const plain = await start({});
+    expect(() => plain.reloadTls(renewed)).toThrow(/tls/);
+  });
+
   it('a certificate from another CA is not a credential', async () => {
     const reg = await start({ tls, auth: { tokens } });
     const other = createTestPki('mallory');

@@ -63,6 +63,8 @@ export interface RunningRegistry {
   readonly dashboard?: Dashboard;
   /** The prom-client Registry served at /metrics, when enabled. */
   readonly metrics?: MetricsRegistry;
+  /** Replaces the https certificate (and CA…) without a restart; new connections get it. */
+  reloadTls(tls: Partial<ServerTlsOptions>): void;
   close(): Promise<void>;
 }
 
@@ -176,6 +178,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   const host = family === 'IPv6' ? `[${address}]` : address;
 
   let closing: Promise<void> | undefined;
+  let tls = options.tls;
   return {
     url: `${options.tls ? 'https' : 'http'}://${host}:${port}`,
     port,
@@ -184,6 +187,12 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     onSelfPreservation: store.onSelfPreservation,
     ...(dashboard ? { dashboard } : {}),
     ...(metrics ? { metrics: metrics.registry } : {}),
+    reloadTls(next) {
+      if (!tls || !('setSecureContext' in server))
+        throw new Error('reloadTls needs a registry started with tls');
+      tls = { ...tls, ...next };
+      server.setSecureContext(serverTlsContext({ rejectUnauthorized: false, ...tls }));
+    },
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
         clearInterval(eviction);
