@@ -101,7 +101,7 @@ describe.skipIf(!zk.available)(
         }
       });
 
-      it('protects znodes with a digest ACL: others can read but not delete or add', async () => {
+      it('protects znodes with a digest ACL: others can read but not delete, modify, re-ACL or add', async () => {
         const secured = registry(srv.endpoint, {
           root: '/acl/services',
           auth: { scheme: 'digest', credential: 'alice:secret' },
@@ -117,6 +117,13 @@ describe.skipIf(!zk.available)(
         await expect(
           call((done) => stranger.create('/acl/services/vault/intruder', Buffer.from('{}'), done)),
         ).rejects.toMatchObject({ code: NO_AUTH });
+        await expect(
+          call((done) => stranger.setData(path, Buffer.from('{"address":"evil:1"}'), -1, done)),
+        ).rejects.toMatchObject({ code: NO_AUTH });
+        const openAcl = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('world', 'anyone'))];
+        await expect(call((done) => stranger.setACL(path, openAcl, -1, done))).rejects.toMatchObject({
+          code: NO_AUTH,
+        });
         const data = await call<Buffer>((done) => stranger.getData(path, done));
         expect(JSON.parse(data.toString())).toMatchObject({ id: 'v1', service: 'vault' });
         expect(ids(await secured.instances('vault'))).toEqual(['v1']);
