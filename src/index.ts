@@ -28,7 +28,14 @@ export {
 } from './contract/define.js';
 export { type ValidationIssue, validate } from './contract/validate.js';
 export type { CallContext, Metadata } from './core/context.js';
-export { earliestDeadline, NEVER_ABORTED, remainingMs, withContext } from './core/context.js';
+export {
+  earliestDeadline,
+  listenAbort,
+  NEVER_ABORTED,
+  remainingMs,
+  unlistenAbort,
+  withContext,
+} from './core/context.js';
 export {
   isRpcError,
   RpcError,

@@ -8,7 +8,14 @@ import {
   type OutputOf,
   type ServiceDefinition,
 } from '../contract/define.js';
-import { type CallContext, EMPTY_METADATA, type Metadata, NEVER_ABORTED } from '../core/context.js';
+import {
+  type CallContext,
+  EMPTY_METADATA,
+  listenAbort,
+  type Metadata,
+  NEVER_ABORTED,
+  unlistenAbort,
+} from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import { compose, type Filter, type Service } from '../core/service.js';
 import {
@@ -153,10 +160,10 @@ function afterDiscovery(directory: ServiceDirectory, ctx: CallContext): Promise<
           );
     const onAbort = () =>
       reject(new RpcError('CANCELLED', 'cancelled while waiting for discovery', { mayHaveProcessed: false }));
-    if (ctx.signal !== NEVER_ABORTED) ctx.signal.addEventListener('abort', onAbort, { once: true });
+    listenAbort(ctx.signal, onAbort);
     directory.ready.then(() => {
       clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', onAbort);
+      unlistenAbort(ctx.signal, onAbort);
       resolve();
     });
   });

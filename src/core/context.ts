@@ -31,6 +31,19 @@ export interface CallContext {
  */
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 
+/**
+ * Runs `fn` once when `signal` aborts. The shared never-aborted signal gets no listener:
+ * one per call would pile up on it (and trip Node's MaxListenersExceededWarning).
+ */
+export function listenAbort(signal: AbortSignal, fn: () => void): void {
+  if (signal !== NEVER_ABORTED) signal.addEventListener('abort', fn, { once: true });
+}
+
+/** Undoes `listenAbort` once the work settled. */
+export function unlistenAbort(signal: AbortSignal, fn: () => void): void {
+  if (signal !== NEVER_ABORTED) signal.removeEventListener('abort', fn);
+}
+
 /** The metadata of every call that carries none: shared, so frozen. */
 export const EMPTY_METADATA: Readonly<Metadata> = Object.freeze({});
 

@@ -1,3 +1,4 @@
+import { listenAbort, unlistenAbort } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import { createEmitter, type Event } from '../core/events.js';
 import type { Filter } from '../core/service.js';
@@ -70,7 +71,7 @@ export function bulkhead(options: BulkheadOptions): BulkheadFilter {
         waiter.gone = true;
         queued--;
         if (timer !== undefined) clock.clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
+        unlistenAbort(signal, onAbort);
         reject(err);
       };
       const onAbort = () => leave(abortError(signal));
@@ -79,7 +80,7 @@ export function bulkhead(options: BulkheadOptions): BulkheadFilter {
         gone: false,
         grant() {
           if (timer !== undefined) clock.clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
+          unlistenAbort(signal, onAbort);
           resolve();
         },
       };
@@ -87,7 +88,7 @@ export function bulkhead(options: BulkheadOptions): BulkheadFilter {
       else head = waiter;
       tail = waiter;
       queued++;
-      signal.addEventListener('abort', onAbort, { once: true });
+      listenAbort(signal, onAbort);
       if (deadline !== Number.POSITIVE_INFINITY) {
         timer = clock.setTimeout(() => {
           if (shed.size > 0) shed.emit({ method, policy: 'bulkhead', reason: 'deadline in queue' });

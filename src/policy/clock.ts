@@ -1,3 +1,4 @@
+import { listenAbort, unlistenAbort } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 
 export type TimerHandle = unknown;
@@ -40,9 +41,9 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
       reject(abortError(signal!));
     };
     const handle = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      if (signal) unlistenAbort(signal, onAbort);
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal) listenAbort(signal, onAbort);
   });
 }

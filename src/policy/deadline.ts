@@ -1,4 +1,4 @@
-import { type CallContext, NEVER_ABORTED, withContext } from '../core/context.js';
+import { type CallContext, listenAbort, unlistenAbort, withContext } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import type { Filter, Service } from '../core/service.js';
 import { abortError, type Clock, systemClock } from './clock.js';
@@ -85,7 +85,7 @@ function runUntil<Req, Res>(
       done = true;
       clock.clearTimeout(timer);
       child?.dispose();
-      if (ctx.signal !== NEVER_ABORTED) ctx.signal.removeEventListener('abort', onAbort);
+      unlistenAbort(ctx.signal, onAbort);
     };
     const onAbort = () => {
       if (done) return;
@@ -100,7 +100,7 @@ function runUntil<Req, Res>(
       child?.abort(err);
       reject(err);
     }, ms);
-    if (ctx.signal !== NEVER_ABORTED) ctx.signal.addEventListener('abort', onAbort, { once: true });
+    listenAbort(ctx.signal, onAbort);
     let pending: Promise<Res>;
     try {
       pending = next(req, inner);

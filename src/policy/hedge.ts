@@ -1,4 +1,4 @@
-import { type CallContext, NEVER_ABORTED, withContext } from '../core/context.js';
+import { type CallContext, listenAbort, unlistenAbort, withContext } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import { createEmitter, type Event } from '../core/events.js';
 import type { Filter } from '../core/service.js';
@@ -80,7 +80,7 @@ export function hedge(options: HedgeOptions = {}): HedgeFilter {
       const finish = (winner?: ChildSignal) => {
         settled = true;
         if (timer !== undefined) clock.clearTimeout(timer);
-        ctx.signal.removeEventListener('abort', onAbort);
+        unlistenAbort(ctx.signal, onAbort);
         const now = clock.now();
         for (let i = 0; i < controllers.length; i++) {
           const c = controllers[i]!;
@@ -148,7 +148,7 @@ export function hedge(options: HedgeOptions = {}): HedgeFilter {
         }, wait);
       };
 
-      if (ctx.signal !== NEVER_ABORTED) ctx.signal.addEventListener('abort', onAbort, { once: true });
+      listenAbort(ctx.signal, onAbort);
       launch(0);
       if (!settled) arm();
     });

@@ -1,5 +1,6 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import type { CallContext } from '../core/context.js';
+import { type CallContext, NEVER_ABORTED } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import type { Service } from '../core/service.js';
 import { constantBackoff } from './backoff.js';
@@ -125,5 +126,18 @@ describe('retry', () => {
     expect(await outcome).toMatchObject({ instance: 'a' });
     expect(seen).toHaveLength(1);
     expect(clock.pending).toBe(0);
+  });
+
+  it('calls without a signal leave no listener behind on the shared never-aborted signal', async () => {
+    const clock = fakeClock();
+    const r = retry({ backoff: constantBackoff(5), clock, budget: false });
+    const calls = Array.from({ length: 20 }, () => {
+      const { service } = script([unavailable('a')]);
+      return r(1, ctxFor({ signal: NEVER_ABORTED }), service);
+    });
+    await clock.flush();
+    expect(getEventListeners(NEVER_ABORTED, 'abort')).toHaveLength(0);
+    await clock.advance(5);
+    expect(await Promise.all(calls)).toEqual(Array(20).fill('ok'));
   });
 });

@@ -1,5 +1,5 @@
 import type { Cluster, Endpoint } from '../../client/endpoint-types.js';
-import { NEVER_ABORTED, withContext } from '../../core/context.js';
+import { listenAbort, unlistenAbort, withContext } from '../../core/context.js';
 import { RpcError } from '../../core/errors.js';
 import { abortError } from '../clock.js';
 import { type ChildSignal, childSignal } from '../signal.js';
@@ -43,7 +43,7 @@ export function forking(options: ForkingOptions = {}): Cluster {
         let done = false;
         const cancelOthers = (winner?: ChildSignal) => {
           done = true;
-          ctx.signal.removeEventListener('abort', onAbort);
+          unlistenAbort(ctx.signal, onAbort);
           for (const c of controllers) {
             if (c !== winner) c.abort(new RpcError('CANCELLED', 'another fork answered first'));
             c.dispose();
@@ -54,7 +54,7 @@ export function forking(options: ForkingOptions = {}): Cluster {
           cancelOthers();
           reject(abortError(ctx.signal));
         };
-        if (ctx.signal !== NEVER_ABORTED) ctx.signal.addEventListener('abort', onAbort, { once: true });
+        listenAbort(ctx.signal, onAbort);
         chosen.forEach((endpoint, i) => {
           const c = controllers[i]!;
           const forkCtx = withContext(ctx, { signal: c.signal, attempt: ctx.attempt + i });
