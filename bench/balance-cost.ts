@@ -1,6 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { Balancer } from '../src/balance/balancer.js';
 import {
   consistentHash,
@@ -19,6 +17,7 @@ import {
 import { testContext, testEndpoints } from '../src/balance/test-endpoints.js';
 import type { Endpoint } from '../src/client/endpoint-types.js';
 import type { CallContext } from '../src/core/context.js';
+import { saveResults } from './save-results.js';
 
 /**
  * Cost of one pick for every balancer at 10, 100 and 1,000 endpoints, after warm-up, on a
@@ -141,13 +140,7 @@ export async function run(options: { quick?: boolean } = {}): Promise<BalanceCos
 
   console.log(`\nBalancer pick cost, ns per pick (best of batches, Node ${process.version})`);
   console.table(table);
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'balance-cost.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, results }, null, 2)}\n`,
-  );
-  console.log(`written to ${out}`);
+  saveResults('balance-cost', { quick, results });
   return results;
 }
 

@@ -1,6 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { roundRobin } from '../src/balance/index.js';
 import type { Directory, EndpointFilterFactory } from '../src/client/endpoint-types.js';
 import { compose, type Filter, type Service } from '../src/core/service.js';
@@ -14,6 +12,7 @@ import {
   timeout,
 } from '../src/policy/index.js';
 import { ctxFor, fakeEndpoint } from '../src/policy/testing.js';
+import { saveResults } from './save-results.js';
 
 /**
  * Per-call cost of the policy stacks over an in-memory service (four endpoints whose call
@@ -109,13 +108,7 @@ export async function run(options: { quick?: boolean } = {}): Promise<PolicyCost
       results.map((r) => [r.stack, { 'ns/call': r.nsPerCall, 'overhead ns': r.overheadNs }]),
     ),
   );
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'policy-cost.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, results }, null, 2)}\n`,
-  );
-  console.log(`written to ${out}`);
+  saveResults('policy-cost', { quick, results });
   return results;
 }
 

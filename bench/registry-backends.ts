@@ -1,7 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { etcdRegistry } from '../src/registry/etcd.js';
 import type { Instance } from '../src/registry/instance.js';
 import type { Registry } from '../src/registry/registry.js';
@@ -13,6 +11,7 @@ import {
   zookeeperAvailability,
 } from '../src/registry/test-servers.js';
 import { zookeeperRegistry } from '../src/registry/zookeeper.js';
+import { saveResults } from './save-results.js';
 
 /**
  * Propagation through real etcd and ZooKeeper servers: from the start of `register()`
@@ -145,13 +144,7 @@ export async function run(options: { quick?: boolean } = {}): Promise<Record<str
   );
   console.log('\nPropagation to a watching client (ms), target p99 < 100 ms');
   console.table(rows);
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'registry-backends.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, trials, unit: 'ms', results }, null, 2)}\n`,
-  );
-  console.log(`written to ${out}`);
+  saveResults('registry-backends', { trials, unit: 'ms', results });
   return results;
 }
 

@@ -1,12 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { embeddedRegistry } from '../src/registry/embedded/client.js';
 import { startRegistry } from '../src/registry/embedded/server.js';
 import type { Instance } from '../src/registry/instance.js';
 import { createMemoryStore, memoryRegistry } from '../src/registry/memory.js';
 import type { Registry } from '../src/registry/registry.js';
+import { saveResults } from './save-results.js';
 
 /**
  * Propagation: from the start of `register()` on one client to the instance appearing in
@@ -116,11 +115,7 @@ export async function run(options: { quick?: boolean } = {}): Promise<Propagatio
       (['register', 'deregister'] as const).map((c) => ({ backend: r.backend, change: c, ...r[c] })),
     ),
   );
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'registry-propagation.json');
-  mkdirSync(dirname(out), { recursive: true });
-  const meta = { date: new Date().toISOString(), node: process.version, unit: 'ms', trials };
-  writeFileSync(out, `${JSON.stringify({ ...meta, results }, null, 2)}\n`);
-  console.log(`written to ${out}`);
+  saveResults('registry-propagation', { unit: 'ms', trials, results });
   return results;
 }
 

@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { embeddedRegistry } from '../src/registry/embedded/client.js';
@@ -9,6 +7,7 @@ import { startRegistry } from '../src/registry/embedded/server.js';
 import type { Instance } from '../src/registry/instance.js';
 import type { Registry } from '../src/registry/registry.js';
 import { quantiles } from './registry-propagation.js';
+import { saveResults } from './save-results.js';
 
 /**
  * Embedded registry at scale, in three processes: the registry (so its memory and CPU are
@@ -164,13 +163,7 @@ export async function run(options: { quick?: boolean } = {}) {
       'registry RSS (MiB)': result.registry.rssMiB,
       'registry heap growth (MiB)': result.registry.heapGrowthMiB,
     });
-    const out = join(dirname(self), 'results', 'registry-scale.json');
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(
-      out,
-      `${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...result }, null, 2)}\n`,
-    );
-    console.log(`written to ${out}`);
+    saveResults('registry-scale', result);
     return result;
   } finally {
     await Promise.allSettled([...readers, writer].map((r) => r.close()));

@@ -1,13 +1,12 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { trackLoad } from '../src/balance/load-tracking.js';
 import { p2cEwma } from '../src/balance/p2c-ewma.js';
 import { retry } from '../src/policy/retry.js';
 import { type ElasticFleet, type ElasticFleetOptions, startElasticFleet } from '../src/scale/demo/elastic.js';
 import { type LoadSample, openLoop } from '../src/scale/demo/load.js';
 import type { ScaleDecision } from '../src/scale/policy.js';
+import { saveResults } from './save-results.js';
 
 /**
  * The elastic loop end to end with real processes (embedded registry, process pool,
@@ -242,17 +241,7 @@ export async function run(options: { quick?: boolean } = {}) {
     [`noisy load ${noise.rate} ± ${noise.noise * 100} % for ${noise.seconds} s`]: `${noise.scaleEvents} scale events, ${noise.reversals} reversals (target 0), replicas ${noise.minReplicas}–${noise.maxReplicas}`,
     'failed calls under noise': `${noise.failed} (${noise.retries} retried)`,
   });
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'scale.json');
-  mkdirSync(dirname(out), { recursive: true });
-  const meta = {
-    date: new Date().toISOString(),
-    node: process.version,
-    quick,
-    fleet: FLEET,
-    p99TargetMs: P99_TARGET_MS,
-  };
-  writeFileSync(out, `${JSON.stringify({ ...meta, step, noise }, null, 2)}\n`);
-  console.log(`written to ${out}`);
+  saveResults('scale', { quick, fleet: FLEET, p99TargetMs: P99_TARGET_MS, step, noise });
   return { step, noise };
 }
 

@@ -1,6 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { createClient } from '../src/client/client.js';
 import type { Filter } from '../src/core/service.js';
 import { bearerAuth } from '../src/security/bearer.js';
@@ -8,6 +6,7 @@ import { bearerCredentials } from '../src/security/credentials.js';
 import { createTestPki } from '../src/security/test-certs.js';
 import { createServer } from '../src/server/server.js';
 import { Greeter } from '../src/test/greeter.js';
+import { saveResults } from './save-results.js';
 
 /**
  * What TLS and bearer authentication cost end to end: one client and one server in this
@@ -84,13 +83,7 @@ export async function run(options: { quick?: boolean } = {}): Promise<SecurityCo
   }
   const results = setups.map((s) => ({ setup: s.setup, callsPerSecond: best.get(s.setup)! }));
   console.table(results);
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'security-cost.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, results }, null, 2)}\n`,
-  );
-  console.log(`written to ${out}`);
+  saveResults('security-cost', { quick, results });
   return results;
 }
 
