@@ -5,8 +5,8 @@ import { RpcError } from '../core/errors.js';
 import { createServer, type Server, type ServerOptions } from '../server/server.js';
 import { Greeter } from '../test/greeter.js';
 import { decodeGoAway, type Frame, FrameType } from '../wire/frame.js';
-import { FrameDecoder } from '../wire/frame-decoder.js';
 import { encodeClientHello, PROTOCOL_VERSION, SERVER_HELLO_BYTES } from '../wire/handshake.js';
+import { onServerFrames } from '../wire/test-server-frames.js';
 import { createTestPki } from './test-certs.js';
 
 const pki = createTestPki();
@@ -159,17 +159,7 @@ describe('connection limits', () => {
     const { port, address } = await start({ idleTimeoutMs: 200 });
     const s = open(port);
     const frames: Frame[] = [];
-    const decoder = new FrameDecoder(1 << 20);
-    let hello: Buffer | undefined = Buffer.alloc(0);
-    s.on('data', (chunk: Buffer) => {
-      if (hello) {
-        hello = Buffer.concat([hello, chunk]);
-        if (hello.length < SERVER_HELLO_BYTES) return;
-        chunk = hello.subarray(SERVER_HELLO_BYTES);
-        hello = undefined;
-      }
-      decoder.push(chunk, (f) => frames.push({ ...f, body: Buffer.from(f.body) }));
-    });
+    onServerFrames(s, (f) => frames.push(f));
     s.write(encodeClientHello({ version: PROTOCOL_VERSION, codec: 'json' }));
     await closed(s);
     expect(frames.map((f) => f.type)).toEqual([FrameType.GOAWAY]);

@@ -1,7 +1,7 @@
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { decodeError, encodeMetadata, encodeRequest, type Frame, FrameType } from '../wire/frame.js';
-import { FrameDecoder } from '../wire/frame-decoder.js';
-import { encodeClientHello, PROTOCOL_VERSION, SERVER_HELLO_BYTES } from '../wire/handshake.js';
+import { encodeClientHello, PROTOCOL_VERSION } from '../wire/handshake.js';
+import { onServerFrames } from '../wire/test-server-frames.js';
 
 /** A bare TLS peer speaking the wire protocol with JSON, for tests that must see the socket. */
 export interface RawTlsPeer {
@@ -19,8 +19,6 @@ export async function rawTlsPeer(port: number, options: ConnectionOptions): Prom
     socket.once('close', () => reject(new Error('closed during the TLS handshake')));
   });
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  const decoder = new FrameDecoder(Number.MAX_SAFE_INTEGER);
-  let hello: Buffer | undefined = Buffer.alloc(0);
   const onFrame = (f: Frame) => {
     const w = waiting.get(f.callId);
     if (!w) return;
@@ -31,15 +29,7 @@ export async function rawTlsPeer(port: number, options: ConnectionOptions): Prom
       w.reject(Object.assign(new Error(e.message), { code: e.code }));
     }
   };
-  socket.on('data', (chunk: Buffer) => {
-    if (hello) {
-      hello = Buffer.concat([hello, chunk]);
-      if (hello.length < SERVER_HELLO_BYTES) return;
-      chunk = hello.subarray(SERVER_HELLO_BYTES);
-      hello = undefined;
-    }
-    decoder.push(chunk, onFrame);
-  });
+  onServerFrames(socket, onFrame);
   socket.once('close', () => {
     for (const w of waiting.values()) w.reject(new Error('connection closed'));
     waiting.clear();

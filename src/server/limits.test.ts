@@ -4,8 +4,8 @@ import { createClient } from '../client/client.js';
 import { Status } from '../core/errors.js';
 import { Greeter } from '../test/greeter.js';
 import { decodeError, encodeRequest, type Frame, FrameType } from '../wire/frame.js';
-import { FrameDecoder } from '../wire/frame-decoder.js';
-import { encodeClientHello, PROTOCOL_VERSION, SERVER_HELLO_BYTES } from '../wire/handshake.js';
+import { encodeClientHello, PROTOCOL_VERSION } from '../wire/handshake.js';
+import { onServerFrames } from '../wire/test-server-frames.js';
 import { createServer, type Server, type ServerOptions } from './server.js';
 
 const servers: Server[] = [];
@@ -53,19 +53,9 @@ async function rawPeer(port: number) {
   sockets.push(socket);
   socket.on('error', () => {});
   const frames: Frame[] = [];
-  const decoder = new FrameDecoder(Number.MAX_SAFE_INTEGER);
-  let hello: Buffer | undefined = Buffer.alloc(0);
-  socket.on('data', (chunk: Buffer) => {
-    if (hello) {
-      hello = Buffer.concat([hello, chunk]);
-      if (hello.length < SERVER_HELLO_BYTES) return;
-      chunk = hello.subarray(SERVER_HELLO_BYTES);
-      hello = undefined;
-    }
-    decoder.push(chunk, (f) => frames.push({ ...f, body: Buffer.from(f.body) }));
-  });
+  const reader = onServerFrames(socket, (f) => frames.push(f));
   socket.write(encodeClientHello({ version: PROTOCOL_VERSION, codec: 'json' }));
-  await expect.poll(() => hello === undefined, { timeout: 5_000 }).toBe(true);
+  await expect.poll(() => reader.handshaken, { timeout: 5_000 }).toBe(true);
   const request = (id: number, method: string, input: unknown) =>
     encodeRequest(id, Buffer.from(method), 10_000, undefined, Buffer.from(JSON.stringify(input)));
   return { socket, frames, request };
