@@ -8,5 +8,10 @@ import type { CallContext } from '../core/context.js';
  */
 export interface Balancer {
   readonly name: string;
+  /**
+   * The latency decay this balancer's scores assume. The client's load tracking uses it, so a
+   * balancer built with another decay gets averages that decay at its pace (default 10 s).
+   */
+  readonly loadDecayMs?: number;
   pick(endpoints: readonly Endpoint[], ctx: CallContext): Endpoint | undefined;
 }

@@ -2,7 +2,7 @@ import type { EndpointFilterFactory, EndpointLoad } from '../client/endpoint-typ
 import { invoke } from '../core/service.js';
 
 export interface TrackLoadOptions {
-  /** Time constant of both latency averages. Default 10 s; give p2cEwma the same. */
+  /** Time constant of both latency averages. Default 10 s; createClient passes its balancer's loadDecayMs. */
   decayMs?: number;
   /** Millisecond clock; default performance.now(), the clock balancers read stamps with. */
   now?: () => number;

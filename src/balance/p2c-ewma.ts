@@ -6,7 +6,7 @@ import { memoBySet } from './snapshot.js';
 import { WeightTable } from './weights.js';
 
 export interface P2cEwmaOptions {
-  /** Time constant of the latency decay; match trackLoad's. Default 10 s (Finagle, Linkerd). */
+  /** Time constant of the latency decay; the client's load tracking follows it. Default 10 s (Finagle, Linkerd). */
   decayMs?: number;
   /**
    * Cost of an endpoint not yet measured once a call to it is outstanding. The default is far
@@ -54,6 +54,7 @@ export function p2cEwma(options: P2cEwmaOptions = {}): Balancer {
 
   return {
     name: 'p2c-ewma',
+    loadDecayMs: decayMs,
     pick: honourAvoid((endpoints) => {
       const n = endpoints.length;
       if (n === 1) return endpoints[0]!;

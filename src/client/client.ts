@@ -96,13 +96,14 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
   const discovery = options.registry ?? (options.addresses ? staticDiscovery(options.addresses) : undefined);
   if (!discovery) throw new TypeError('createClient needs `addresses` or `registry`');
   const policies = resolvePolicies(options.policies);
+  const balancer = options.balancer ?? p2cEwma();
   const directory = new ServiceDirectory({
     service: def.name,
     discovery,
-    balancer: options.balancer ?? p2cEwma(),
+    balancer,
     codec: resolveCodec(options.codec),
     // Load tracking sits innermost so balancers see the latency of the call itself.
-    endpointFilters: [...policies.endpointFilters, ...(options.endpointFilters ?? []), trackLoad()],
+    endpointFilters: [...policies.endpointFilters, ...(options.endpointFilters ?? []), trackLoad({ decayMs: balancer.loadDecayMs })],
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     maxFrameBytes: options.maxFrameBytes,
     tls: options.tls,
