@@ -103,7 +103,11 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
     balancer,
     codec: resolveCodec(options.codec),
     // Load tracking sits innermost so balancers see the latency of the call itself.
-    endpointFilters: [...policies.endpointFilters, ...(options.endpointFilters ?? []), trackLoad({ decayMs: balancer.loadDecayMs })],
+    endpointFilters: [
+      ...policies.endpointFilters,
+      ...(options.endpointFilters ?? []),
+      trackLoad({ decayMs: balancer.loadDecayMs }),
+    ],
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     maxFrameBytes: options.maxFrameBytes,
     tls: options.tls,

@@ -23,7 +23,10 @@ describe("the client's load tracking", () => {
     cleanup.push(() => server.close({ graceMs: 50 }));
     const standard = createClient(Greeter, { addresses: [address] });
     const quick = createClient(Greeter, { addresses: [address], balancer: p2cEwma({ decayMs: 20 }) });
-    cleanup.push(() => standard.close(), () => quick.close());
+    cleanup.push(
+      () => standard.close(),
+      () => quick.close(),
+    );
 
     // One slow call, a pause, then a fast one: the peak EWMA forgives the slow one only as its
     // time constant allows (10 s by default, 20 ms for the second client).
