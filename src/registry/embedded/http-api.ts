@@ -37,6 +37,20 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
     const data = JSON.stringify({ service, version: store.version, instances: store.list(service) });
     return `id: ${store.epoch}:${store.version}\nevent: snapshot\ndata: ${data}\n\n`;
   };
+  // A client that does not read fills its socket; Node would then buffer every further write
+  // in memory. Snapshots replace each other, so a stream that needs draining skips them and
+  // gets only the then-current one on 'drain': per stream the registry holds at most one
+  // snapshot beyond the socket's high-water mark, and a slow reader still ends on the truth.
+  const behind = new WeakSet<ServerResponse>();
+  const send = (res: ServerResponse, service: string, event: string) => {
+    if (!res.writableNeedDrain) return void res.write(event);
+    if (behind.has(res)) return;
+    behind.add(res);
+    res.once('drain', () => {
+      behind.delete(res);
+      if (!res.destroyed) send(res, service, snapshotEvent(service));
+    });
+  };
   // Changes are coalesced per service and flushed once per event-loop turn, so a burst
   // of registrations costs one serialization per watched service, not one per change.
   const flush = () => {
@@ -45,7 +59,7 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
       const subs = streams.get(service);
       if (!subs) continue;
       const event = snapshotEvent(service);
-      for (const res of subs) res.write(event);
+      for (const res of subs) send(res, service, event);
     }
     dirty.clear();
   };
@@ -58,7 +72,9 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
     }
   });
   const heartbeat = setInterval(() => {
-    for (const subs of streams.values()) for (const res of subs) res.write(': ping\n\n');
+    // A stream with bytes still queued is not idle and needs no ping.
+    for (const subs of streams.values())
+      for (const res of subs) if (!res.writableNeedDrain) res.write(': ping\n\n');
   }, o.heartbeatMs);
   heartbeat.unref();
 
@@ -90,7 +106,7 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
       if (res.destroyed) return;
       if (!subs) streams.set(service, (subs = new Set()));
       subs.add(res);
-      res.write(snapshotEvent(service));
+      send(res, service, snapshotEvent(service));
     };
     const timer = wait > 0 ? setTimeout(attach, wait) : undefined;
     if (!timer) attach();
@@ -179,6 +195,7 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
             selfPreservation: store.selfPreserving,
             renewalRatio: store.renewalRatio(),
             subscribers: subscriberCount,
+            watchBufferedBytes: bufferedBytes(),
             renewals: store.renewals,
             memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
           }),
@@ -186,6 +203,12 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
     },
   ];
   const servicesBody = () => ({ version: store.version, services: store.services() });
+  /** Bytes written to watch streams and not yet taken by the kernel. */
+  const bufferedBytes = () => {
+    let sum = 0;
+    for (const subs of streams.values()) for (const res of subs) sum += res.writableLength;
+    return sum;
+  };
 
   return {
     routes,
