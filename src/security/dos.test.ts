@@ -43,8 +43,8 @@ function client(address: string) {
   clients.push(c);
   return c;
 }
-function open(port: number): Socket {
-  const s = connect({ host: '127.0.0.1', port });
+function open(port: number, allowHalfOpen = false): Socket {
+  const s = connect({ host: '127.0.0.1', port, allowHalfOpen });
   s.on('error', () => {});
   sockets.add(s);
   s.once('close', () => sockets.delete(s));
@@ -218,5 +218,33 @@ describe('connection limits', () => {
     expect(ran).toBe(0);
     expect(await c.echo(2, { metadata: { small: 'y' } })).toBe(2);
     expect(ran).toBe(1);
+  });
+});
+
+describe('peers that never close their side', () => {
+  const hello = (codec: string) => encodeClientHello({ version: PROTOCOL_VERSION, codec });
+
+  it('a connection the server ended is destroyed even if the peer keeps its side open or never reads', async () => {
+    const { port, address, server } = await start({
+      maxConnections: 5,
+      idleTimeoutMs: 200,
+      handshakeTimeoutMs: 500,
+    });
+    // Half-open peers: the server's FIN does not make them close. Two finish the handshake and
+    // go idle (GOAWAY, end), two are refused for their codec (hello with BAD_CODEC, end).
+    const peers = ['json', 'json', 'nope', 'nope'].map((codec) => {
+      const s = open(port, true);
+      s.write(hello(codec));
+      return s;
+    });
+    // One that never reads what the server sends, so it never even sees the FIN.
+    const deaf = open(port);
+    deaf.pause();
+    deaf.write(hello('json'));
+    await expect.poll(() => server.connections).toBe(5);
+    await expect.poll(() => server.connections, { timeout: 5_000 }).toBe(0);
+    // None of the peers closed its side: the server dropped them, and their slots serve a newcomer.
+    expect(peers.filter((s) => s.writableEnded)).toEqual([]);
+    expect(await sequentialCalls(client(address), 3)).toBe(3);
   });
 });

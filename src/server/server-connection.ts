@@ -28,6 +28,8 @@ export interface ServerConnectionOptions {
   maxFrameBytes: number;
   maxConcurrentCalls: number;
   handshakeTimeoutMs: number;
+  /** After the server ends a socket, how long the peer has to close its side before it is destroyed. */
+  closeLingerMs: number;
   exposeErrors: boolean;
   onHandlerError?: ((err: unknown, method: string) => void) | undefined;
 }
@@ -45,6 +47,8 @@ export class ServerConnection {
   private lastCallId = 0;
   private goAwayLastId = Number.POSITIVE_INFINITY;
   private readonly handshakeTimer: NodeJS.Timeout;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private lingerUntil = Number.POSITIVE_INFINITY;
   readonly peer: string;
   readonly closed: Promise<void>;
 
@@ -87,7 +91,15 @@ export class ServerConnection {
       this.writer.write(encodeGoAway(this.lastCallId, 0, reason));
       this.writer.flush();
     }
-    if (this.calls.size === 0) this.socket.end();
+    if (this.calls.size === 0) this.end();
+  }
+
+  /** The socket saw no traffic for the idle timeout. A connection with a call in flight is never idle. */
+  idle(): void {
+    if (this.calls.size > 0) return;
+    if (this.state === 'handshake' || this.state === 'open') this.drain('connection idle');
+    // Already ended, and the peer neither closed its side nor read: it keeps no slot.
+    else this.socket.destroy();
   }
 
   /** Ends what is left after the grace period: callers learn the call may have run. */
@@ -101,8 +113,7 @@ export class ServerConnection {
     }
     this.calls.clear();
     this.writer.flush();
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 100).unref();
+    this.end(100);
   }
 
   private onData(chunk: Buffer): void {
@@ -154,7 +165,7 @@ export class ServerConnection {
     );
     if (status !== HandshakeStatus.OK || !codec) {
       this.state = 'closed';
-      this.socket.end();
+      this.end();
       return Buffer.alloc(0);
     }
     this.codec = codec;
@@ -311,7 +322,20 @@ export class ServerConnection {
   private endIfIdle(): void {
     if (this.state !== 'draining' || this.calls.size > 0) return;
     this.writer.flush();
+    this.end();
+  }
+
+  /**
+   * Ends our side and destroys the socket if the peer has not closed its side within `lingerMs`:
+   * a peer that allows half-open sockets, or never reads, must not hold its slot forever.
+   */
+  private end(lingerMs = this.options.closeLingerMs): void {
     this.socket.end();
+    const until = Date.now() + lingerMs;
+    if (until >= this.lingerUntil) return;
+    clearTimeout(this.lingerTimer);
+    this.lingerUntil = until;
+    this.lingerTimer = setTimeout(() => this.socket.destroy(), lingerMs).unref();
   }
 
   private protocolError(err: unknown): void {
@@ -330,8 +354,7 @@ export class ServerConnection {
     }
     this.state = 'closed';
     this.abortAll('protocol error');
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.end(Math.min(1000, this.options.closeLingerMs));
   }
 
   private abortAll(why: string): void {
@@ -344,6 +367,7 @@ export class ServerConnection {
 
   private onClose(): void {
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.lingerTimer);
     this.state = 'closed';
     this.writer.release();
     this.abortAll('peer disconnected');

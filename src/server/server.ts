@@ -72,6 +72,12 @@ export interface Server {
   readonly registrations: readonly Registration[];
 }
 
+/**
+ * Once the server ends a connection (bad hello, idle, drained), the peer has this long, or the
+ * handshake timeout if shorter, to close its side before the socket is destroyed.
+ */
+const MAX_CLOSE_LINGER_MS = 5_000;
+
 export function createServer(options: ServerOptions = {}): Server {
   const guard = connectionGuard({ maxMetadataBytes: options.maxMetadataBytes ?? 16 * 1024 });
   const router = new Router([guard, ...(options.filters ?? [])]);
@@ -82,6 +88,7 @@ export function createServer(options: ServerOptions = {}): Server {
       throw new RangeError(`${what} must be an integer in 1..2^32-1, got ${n}`);
     return n;
   };
+  const handshakeTimeoutMs = limit(options.handshakeTimeoutMs, 10_000, 'handshakeTimeoutMs');
   const connOptions = {
     codecs,
     maxFrameBytes: limit(options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 'maxFrameBytes'),
@@ -90,7 +97,8 @@ export function createServer(options: ServerOptions = {}): Server {
       1024,
       'maxConcurrentCallsPerConnection',
     ),
-    handshakeTimeoutMs: limit(options.handshakeTimeoutMs, 10_000, 'handshakeTimeoutMs'),
+    handshakeTimeoutMs,
+    closeLingerMs: Math.min(handshakeTimeoutMs, MAX_CLOSE_LINGER_MS),
     exposeErrors: options.exposeErrors ?? false,
     onHandlerError: options.onHandlerError,
   };
@@ -120,9 +128,7 @@ export function createServer(options: ServerOptions = {}): Server {
     connections.add(conn);
     if (idleTimeoutMs > 0) {
       // Socket timeouts count any traffic; a connection waiting on a long call is not idle.
-      socket.setTimeout(idleTimeoutMs, () => {
-        if (conn.inflight === 0) conn.drain('connection idle');
-      });
+      socket.setTimeout(idleTimeoutMs, () => conn.idle());
     }
     conn.closed.then(() => connections.delete(conn));
   };
