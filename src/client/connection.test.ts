@@ -302,6 +302,26 @@ describe('write coalescing', () => {
   });
 });
 
+describe('long deadlines', () => {
+  it('a 30-day deadline does not fire at once (setTimeout overflows above 2^31-1 ms)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    cleanups.push(() => process.off('warning', onWarning));
+    const timeouts: (number | undefined)[] = [];
+    const server = await scripted((f, socket) => {
+      timeouts.push(decodeRequest(f.body).timeoutMs);
+      setTimeout(() => reply(socket, f.callId, 'late but fine'), 50);
+    });
+    const conn = await dial(server.address);
+    const month = 30 * 24 * 3600 * 1000;
+    expect(await conn.call(1, ctx('greeter/echo', { deadline: Date.now() + month }))).toBe('late but fine');
+    expect(timeouts[0]).toBeGreaterThan(month - 60_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+});
+
 describe('close', () => {
   it('lets a call in flight finish, then closes', async () => {
     const server = await scripted((f, socket) => setTimeout(() => reply(socket, f.callId, 'late'), 50));

@@ -66,6 +66,9 @@ function onDeadline(conn: Connection, id: number, timeoutMs: number): void {
   conn.abandon(id, new RpcError('DEADLINE_EXCEEDED', `deadline exceeded after ${Math.round(timeoutMs)} ms`));
 }
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** How long `close()` lets calls in flight finish before failing them. */
 export const DEFAULT_CLOSE_GRACE_MS = 5_000;
 /** After the last call, how long to wait for the peer to close its side before destroying the socket. */
@@ -249,7 +252,9 @@ export class Connection {
     if (this.nextId >= MAX_CALL_ID) this.state = 'draining';
     this.writer.write(frame, id);
     const p = new Pending(this, id, signal);
-    if (timeoutMs !== undefined) p.timer = setTimeout(onDeadline, timeoutMs, this, id, timeoutMs);
+    // Longer than setTimeout's limit (~24.8 days) would fire after 1 ms: no timer, like no deadline.
+    if (timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS)
+      p.timer = setTimeout(onDeadline, timeoutMs, this, id, timeoutMs);
     if (signal !== NEVER_ABORTED) {
       signal.addEventListener('abort', p, { once: true });
       p.listening = true;

@@ -103,4 +103,30 @@ describe('ServerCall end to end', () => {
       await client.close();
     }
   });
+
+  it('a 30-day timeout is honoured, not fired at once (setTimeout overflows above 2^31-1 ms)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const month = 30 * 24 * 3600 * 1000;
+    let deadline = 0;
+    server = createServer().implement(Slow, {
+      async wait({ ms }, ctx) {
+        deadline = ctx.deadline;
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        return { aborted: ctx.signal.aborted };
+      },
+    });
+    const { address } = await server.listen();
+    const client = createClient(Slow, { addresses: [address], policies: false, timeoutMs: month });
+    try {
+      expect(await client.wait({ ms: 50 })).toEqual({ aborted: false });
+      expect(deadline).toBeGreaterThan(Date.now() + month - 60_000);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('TimeoutOverflowWarning');
+    } finally {
+      process.off('warning', onWarning);
+      await client.close();
+    }
+  });
 });

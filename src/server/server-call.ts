@@ -2,6 +2,9 @@ import type { CallContext, Metadata } from '../core/context.js';
 import type { PeerIdentity } from '../security/peer.js';
 import type { Principal } from '../security/principal.js';
 
+/** The longest delay setTimeout honours. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The context of one call on the server, and the connection's record of it.
  *
@@ -61,9 +64,13 @@ export class ServerCall implements CallContext {
     return this.#callId;
   }
 
-  /** Arms the server-side deadline; `onExpiry(call)` runs when it passes. */
+  /**
+   * Arms the server-side deadline; `onExpiry(call)` runs when it passes. The wire allows up to
+   * ~49 days, but Node fires timers longer than 2^31-1 ms (~24.8 days) after 1 ms: those get
+   * no timer, like a call without a deadline.
+   */
   expireAfter(ms: number, onExpiry: (call: ServerCall) => void): void {
-    this.#timer = setTimeout(onExpiry, ms, this);
+    if (ms <= MAX_TIMER_MS) this.#timer = setTimeout(onExpiry, ms, this);
   }
 
   /** Stops the deadline timer; the call is over. */
