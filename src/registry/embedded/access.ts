@@ -6,9 +6,44 @@ import { type PeerIdentity, peerIdentityOf } from '../../security/peer.js';
 import type { Principal } from '../../security/principal.js';
 import { HttpError } from './http-util.js';
 
-export interface RegistryAccess {
+/** What a registry request does; the route decides it from the decoded path. */
+export type RegistryOperation =
+  | 'list' // reads spanning services: service list, Eureka full and delta fetches
+  | 'read' // one service, or one instance of it
+  | 'watch'
+  | 'register'
+  | 'renew'
+  | 'status' // status changes and Eureka overrides
+  | 'deregister'
+  | 'health'
+  | 'dashboard'
+  | 'metrics';
+
+/** One service (or none) a request touches, as the route resolved it. */
+export interface AccessTarget {
+  readonly operation: RegistryOperation;
+  readonly service?: string;
+  readonly instanceId?: string;
+}
+
+const WRITES: ReadonlySet<RegistryOperation> = new Set(['register', 'renew', 'status', 'deregister']);
+
+export interface RegistryAccess extends AccessTarget {
   readonly action: 'read' | 'write';
-  /** HTTP method and path of the request. */
+  /**
+   * The stored Tensile service name, decoded and exact. Eureka app names are case-insensitive,
+   * so a Eureka request is authorized once per stored service its app name matches (and, for a
+   * registration, the name it would create); every one must be allowed. Undefined when the
+   * request spans services (`list`, `dashboard`, `metrics`, `health`).
+   */
+  readonly service?: string;
+  /** The instance id from the path, decoded; undefined for a Tensile registration (it is in the body). */
+  readonly instanceId?: string;
+  /**
+   * HTTP method and raw request path, for messages and logs only: the same service is reachable
+   * under many spellings (percent-encoding, case, prefixes, trailing slashes). Decide on
+   * `operation`, `service` and `instanceId`.
+   */
   readonly method: string;
   readonly path: string;
 }
@@ -31,8 +66,6 @@ export interface RegistryAuthOptions {
 }
 
 const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
-/** Liveness probes stay open: they reveal nothing but "up". */
-const ALWAYS_OPEN = /^\/v1\/health\/?$/;
 
 /** Returns the request's check: resolves with the principal (if any), or throws 401/403. */
 export function registryAccess(options: RegistryAuthOptions, tlsHasCa: boolean) {
@@ -73,20 +106,38 @@ export function registryAccess(options: RegistryAuthOptions, tlsHasCa: boolean) 
     return undefined;
   };
 
-  return async (req: IncomingMessage, path: string): Promise<Principal | undefined> => {
+  /**
+   * Authenticates, then authorizes every target; `targets` is asked after authentication (which
+   * may await a verifier), so it sees the store as the handler will.
+   */
+  return async (
+    req: IncomingMessage,
+    path: string,
+    targets: () => readonly AccessTarget[],
+  ): Promise<Principal | undefined> => {
     const method = req.method ?? 'GET';
-    const action = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'read' : 'write';
-    if (ALWAYS_OPEN.test(path)) return undefined;
+    // Liveness probes stay open, even with a bad credential.
+    if (targets().every((t) => t.operation === 'health')) return authenticate(req).catch(() => undefined);
     const principal = await authenticate(req);
+    const list = targets();
+    const action = list.some((t) => WRITES.has(t.operation)) ? 'write' : 'read';
     if (!principal) {
       if (action === 'read' && !options.protectReads) return undefined;
       const how = identify ? 'a bearer token or a client certificate' : 'a bearer token';
       throw denied(`${action === 'read' ? 'reading' : 'changing'} the registry needs ${how}`);
     }
-    const verdict = options.authorize?.(principal, { action, method, path }) ?? true;
-    if (verdict !== true) {
-      const why = typeof verdict === 'string' ? `: ${verdict}` : '';
-      throw new HttpError(403, `${principal.id} may not ${method} ${path}${why}`);
+    for (const target of list) {
+      const verdict =
+        options.authorize?.(principal, {
+          ...target,
+          action: WRITES.has(target.operation) ? 'write' : 'read',
+          method,
+          path,
+        }) ?? true;
+      if (verdict !== true) {
+        const why = typeof verdict === 'string' ? `: ${verdict}` : '';
+        throw new HttpError(403, `${principal.id} may not ${method} ${path}${why}`);
+      }
     }
     return principal;
   };

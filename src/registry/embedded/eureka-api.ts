@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AccessTarget, RegistryOperation } from './access.js';
 import { appsHashCode, fromEureka, parseEurekaStatus, toEureka, toTensileStatus } from './eureka-json.js';
 import { HttpError, type Route, readJson, sendJson } from './http-util.js';
 import { CapacityError, type Lease, type RegistryStore } from './store.js';
@@ -53,6 +54,20 @@ export function eurekaRoutes(o: EurekaApiOptions): Route[] {
       });
     }
   };
+  /**
+   * For authorization: every stored service the app name matches, plus the name itself (what a
+   * registration would create), so no spelling of the app escapes a per-service rule.
+   */
+  const targetsOf =
+    (operation: (method: string) => RegistryOperation) =>
+    (method: string, [app, id]: readonly string[]): AccessTarget[] => {
+      const services = new Set([...servicesOf(app!), app!]);
+      return [...services].map((service) => ({
+        operation: operation(method),
+        service,
+        ...(id === undefined ? {} : { instanceId: id }),
+      }));
+    };
   const hashcode = () => appsHashCode([...store.all()].map((l) => l.instance.status));
 
   const register = async (req: IncomingMessage, res: ServerResponse, [app]: string[]) => {
@@ -108,6 +123,7 @@ export function eurekaRoutes(o: EurekaApiOptions): Route[] {
     },
     {
       pattern: new RegExp(`${P}\\/apps\\/([^/]+)\\/?$`),
+      access: targetsOf((m) => (m === 'POST' ? 'register' : 'read')),
       methods: {
         GET: (_q, res, [app]) => {
           guardWarm();
@@ -122,6 +138,7 @@ export function eurekaRoutes(o: EurekaApiOptions): Route[] {
     },
     {
       pattern: new RegExp(`${P}\\/apps\\/([^/]+)\\/([^/]+)\\/?$`),
+      access: targetsOf((m) => (m === 'PUT' ? 'renew' : m === 'DELETE' ? 'deregister' : 'read')),
       methods: {
         GET: (_q, res, [app, id]) => sendJson(res, 200, { instance: view(leaseOf(app!, id!)) }),
         PUT: (_q, res, [app, id]) => {
@@ -137,6 +154,7 @@ export function eurekaRoutes(o: EurekaApiOptions): Route[] {
     },
     {
       pattern: new RegExp(`${P}\\/apps\\/([^/]+)\\/([^/]+)\\/status\\/?$`),
+      access: targetsOf(() => 'status'),
       methods: {
         PUT: (_q, res, [app, id], url) => {
           const status = toTensileStatus(
@@ -157,6 +175,13 @@ export function eurekaRoutes(o: EurekaApiOptions): Route[] {
     },
     {
       pattern: new RegExp(`${P}\\/instances\\/([^/]+)\\/?$`),
+      // Ids are not unique across services: every service holding one is a target.
+      access: (_m, [id]) => {
+        const services = [...store.all()].filter((l) => l.instance.id === id).map((l) => l.instance.service);
+        return services.length
+          ? services.map((service) => ({ operation: 'read', service, instanceId: id! }))
+          : [{ operation: 'read', instanceId: id! }];
+      },
       methods: {
         GET: (_q, res, [id]) => {
           const lease = [...store.all()].find((l) => l.instance.id === id);

@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Instance, type InstanceStatus, normalizeInstance } from '../instance.js';
+import type { AccessTarget } from './access.js';
 import { HttpError, isObject, type Route, readJson, sendJson, str } from './http-util.js';
 import { CapacityError, type RegistryStore } from './store.js';
+
+const HEALTH: readonly AccessTarget[] = [{ operation: 'health' }];
 
 export const STATUSES: readonly InstanceStatus[] = ['UP', 'DOWN', 'STARTING', 'OUT_OF_SERVICE'];
 
@@ -142,14 +145,22 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
     { pattern: /^\/v1\/services\/?$/, methods: { GET: (_q, res) => sendJson(res, 200, servicesBody()) } },
     {
       pattern: /^\/v1\/services\/([^/]+)\/?$/,
+      access: (_m, [service]) => [{ operation: 'read', service: service! }],
       methods: {
         GET: (_q, res, [s]) =>
           sendJson(res, 200, { service: s, version: store.version, instances: store.list(s!) }),
       },
     },
-    { pattern: /^\/v1\/services\/([^/]+)\/instances\/?$/, methods: { POST: register } },
+    {
+      pattern: /^\/v1\/services\/([^/]+)\/instances\/?$/,
+      access: (_m, [service]) => [{ operation: 'register', service: service! }],
+      methods: { POST: register },
+    },
     {
       pattern: /^\/v1\/services\/([^/]+)\/instances\/([^/]+)\/?$/,
+      access: (m, [service, instanceId]) => [
+        { operation: m === 'DELETE' ? 'deregister' : 'read', service: service!, instanceId: instanceId! },
+      ],
       methods: {
         GET: (_q, res, [s, id]) => {
           const lease = store.get(s!, id!);
@@ -164,6 +175,9 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
     },
     {
       pattern: /^\/v1\/services\/([^/]+)\/instances\/([^/]+)\/renew\/?$/,
+      access: (_m, [service, instanceId]) => [
+        { operation: 'renew', service: service!, instanceId: instanceId! },
+      ],
       methods: {
         PUT: (_q, res, [s, id]) => {
           if (!store.renew(s!, id!)) throw notFound(s!, id!);
@@ -173,6 +187,9 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
     },
     {
       pattern: /^\/v1\/services\/([^/]+)\/instances\/([^/]+)\/status\/?$/,
+      access: (_m, [service, instanceId]) => [
+        { operation: 'status', service: service!, instanceId: instanceId! },
+      ],
       methods: {
         PUT: async (req, res, [s, id]) => {
           const status = parseStatus(await readJson(req, o.maxBodyBytes));
@@ -182,9 +199,17 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
         },
       },
     },
-    { pattern: /^\/v1\/watch\/?$/, methods: { GET: (req, res, _p, url) => watch(req, res, url) } },
+    {
+      pattern: /^\/v1\/watch\/?$/,
+      access: (_m, _p, url) => {
+        const service = url.searchParams.get('service');
+        return [{ operation: 'watch', ...(service ? { service } : {}) }];
+      },
+      methods: { GET: (req, res, _p, url) => watch(req, res, url) },
+    },
     {
       pattern: /^\/v1\/health\/?$/,
+      access: () => HEALTH,
       methods: {
         GET: (_q, res) =>
           sendJson(res, 200, {

@@ -1,5 +1,6 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { AccessTarget } from './access.js';
 
 /** An error with an HTTP status, rendered as `{ error: { status, message } }`. */
 export class HttpError extends Error {
@@ -100,14 +101,24 @@ export type Handler = (req: IncomingMessage, res: ServerResponse, params: string
 export interface Route {
   readonly pattern: RegExp;
   readonly methods: Readonly<Record<string, Handler>>;
+  /**
+   * What a request on this route touches, from the decoded parameters, for authorization: one
+   * target per service. Default: a read spanning services.
+   */
+  readonly access?: (method: string, params: readonly string[], url: URL) => readonly AccessTarget[];
 }
 
+export interface Match {
+  handler: Handler;
+  params: string[];
+  targets: () => readonly AccessTarget[];
+}
+
+const LIST: readonly AccessTarget[] = [{ operation: 'list' }];
+
 /** Finds the route for a path: 404 when no pattern matches, 405 (with Allow) for another method. */
-export function match(
-  routes: readonly Route[],
-  method: string,
-  path: string,
-): { handler: Handler; params: string[] } | undefined {
+export function match(routes: readonly Route[], method: string, url: URL): Match | undefined {
+  const path = url.pathname;
   for (const route of routes) {
     const m = route.pattern.exec(path);
     if (!m) continue;
@@ -122,7 +133,8 @@ export function match(
     } catch {
       throw new HttpError(400, `malformed percent-encoding in ${path}`);
     }
-    return { handler, params };
+    const { access } = route;
+    return { handler, params, targets: access ? () => access(method, params, url) : () => LIST };
   }
   return undefined;
 }

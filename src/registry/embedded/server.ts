@@ -6,11 +6,14 @@ import type { Event } from '../../core/events.js';
 import { createDashboard, type Dashboard, type DashboardOptions } from '../../observe/dashboard/dashboard.js';
 import type { RegistryMetricsRouteOptions } from '../../observe/dashboard/metrics-route.js';
 import { type ServerTlsOptions, serverTlsContext } from '../../security/tls-options.js';
-import { type RegistryAuthOptions, registryAccess } from './access.js';
+import { type AccessTarget, type RegistryAuthOptions, registryAccess } from './access.js';
 import { eurekaRoutes } from './eureka-api.js';
 import { tensileApi } from './http-api.js';
 import { HttpError, match, type Route, rejectMalformed, requestUrl, sendError } from './http-util.js';
 import { type Change, RegistryStore, type SelfPreservationOptions } from './store.js';
+
+const DASHBOARD: readonly AccessTarget[] = [{ operation: 'dashboard' }];
+const METRICS: readonly AccessTarget[] = [{ operation: 'metrics' }];
 
 export interface RegistryLogger {
   info(msg: string): void;
@@ -110,17 +113,19 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   const routes: Route[] = [
     ...tensile.routes,
     ...eurekaRoutes(common),
-    ...(dashboard?.routes ?? []),
-    ...(metrics?.routes ?? []),
+    ...(dashboard?.routes ?? []).map((r) => ({ ...r, access: () => DASHBOARD })),
+    ...(metrics?.routes ?? []).map((r) => ({ ...r, access: () => METRICS })),
   ];
 
   const access = options.auth && registryAccess(options.auth, options.tls?.ca !== undefined);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const url = requestUrl(req);
-      await access?.(req, url.pathname);
-      const found = match(routes, req.method ?? 'GET', url.pathname);
+      const found = match(routes, req.method ?? 'GET', url);
       if (!found) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
+      // After routing: the hook sees the decoded service the handler will act on, not a path
+      // that has many spellings.
+      await access?.(req, url.pathname, found.targets);
       await found.handler(req, res, found.params, url);
     } catch (err) {
       const httpErr =
