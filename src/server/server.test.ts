@@ -197,3 +197,18 @@ describe('graceful close', () => {
     expect(aborted).toEqual(['UNAVAILABLE']);
   });
 });
+
+describe('options', () => {
+  it('refuses timeouts Node timers cannot run: infinite, fractional, negative or above 2^31-1 ms', () => {
+    for (const idleTimeoutMs of [Number.POSITIVE_INFINITY, Number.NaN, -1, 1.5, 2 ** 31]) {
+      expect(() => createServer({ idleTimeoutMs }), String(idleTimeoutMs)).toThrow(
+        /^idleTimeoutMs \(0 = never\) must be an integer in 0\.\.2147483647/,
+      );
+    }
+    for (const handshakeTimeoutMs of [Number.POSITIVE_INFINITY, 0, 2 ** 31, 2 ** 32 - 1]) {
+      expect(() => createServer({ handshakeTimeoutMs }), String(handshakeTimeoutMs)).toThrow(RangeError);
+    }
+    expect(() => createServer({ idleTimeoutMs: 0, handshakeTimeoutMs: 2 ** 31 - 1 })).not.toThrow();
+    expect(() => createServer({ idleTimeoutMs: 2 ** 31 - 1 })).not.toThrow();
+  });
+});

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame.js';
 import { Admission } from './admission.js';
 import { connectionGuard } from './guard.js';
 import { type Handlers, Router } from './router.js';
+import { MAX_TIMER_MS } from './server-call.js';
 import { ServerConnection } from './server-connection.js';
 
 export interface ServerOptions {
@@ -22,9 +23,9 @@ export interface ServerOptions {
   maxFrameBytes?: number;
   /** Calls in flight per connection before RESOURCE_EXHAUSTED (default 1024). */
   maxConcurrentCallsPerConnection?: number;
-  /** Time a new connection has to complete the TLS and Tensile handshakes (default 10 s). */
+  /** Time a new connection has to complete the TLS and Tensile handshakes (default 10 s; at most 2^31-1). */
   handshakeTimeoutMs?: number;
-  /** A connection without calls in flight and without traffic this long gets GOAWAY and closes (default 5 min; 0 = never). */
+  /** A connection without calls in flight and without traffic this long gets GOAWAY and closes (default 5 min; 0 = never; at most 2^31-1). */
   idleTimeoutMs?: number;
   /** Open connections (including ones still handshaking) before new ones are refused (default 10,000). */
   maxConnections?: number;
@@ -82,13 +83,14 @@ export function createServer(options: ServerOptions = {}): Server {
   const guard = connectionGuard({ maxMetadataBytes: options.maxMetadataBytes ?? 16 * 1024 });
   const router = new Router([guard, ...(options.filters ?? [])]);
   const codecs = new Map((options.codecs ?? defaultCodecs()).map((c) => [c.name, c]));
-  const limit = (value: number | undefined, fallback: number, what: string) => {
+  const limit = (value: number | undefined, fallback: number, what: string, min = 1, max = 0xffffffff) => {
     const n = value ?? fallback;
-    if (!Number.isInteger(n) || n < 1 || n > 0xffffffff)
-      throw new RangeError(`${what} must be an integer in 1..2^32-1, got ${n}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new RangeError(`${what} must be an integer in ${min}..${max}, got ${n}`);
     return n;
   };
-  const handshakeTimeoutMs = limit(options.handshakeTimeoutMs, 10_000, 'handshakeTimeoutMs');
+  // Timers: Node fires a delay above 2^31-1 ms after 1 ms, and socket.setTimeout throws on one.
+  const handshakeTimeoutMs = limit(options.handshakeTimeoutMs, 10_000, 'handshakeTimeoutMs', 1, MAX_TIMER_MS);
   const connOptions = {
     codecs,
     maxFrameBytes: limit(options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 'maxFrameBytes'),
@@ -102,8 +104,7 @@ export function createServer(options: ServerOptions = {}): Server {
     exposeErrors: options.exposeErrors ?? false,
     onHandlerError: options.onHandlerError,
   };
-  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
-  if (!(idleTimeoutMs >= 0)) throw new RangeError(`idleTimeoutMs must be >= 0, got ${idleTimeoutMs}`);
+  const idleTimeoutMs = limit(options.idleTimeoutMs, 300_000, 'idleTimeoutMs (0 = never)', 0, MAX_TIMER_MS);
   const admission = new Admission(limit(options.maxConnections, 10_000, 'maxConnections'));
   const connections = new Set<ServerConnection>();
   let net: NetServer | undefined;
