@@ -135,6 +135,32 @@ describe('certificate reload', () => {
     expect(await fresh.call('greeter/sayHello', { name: 'new' })).toMatchObject({ message: /hello new/ });
   });
 
+  it('giving or removing ca turns client certificates on or off for new connections', async () => {
+    const { port, server } = await start({ key: pki.server.key, cert: pki.server.cert });
+    const trusting = { ca: pki.ca.cert, servername: 'localhost' };
+    const before = await peer(port, { ...trusting, ...pki.client });
+    await before.call('greeter/sayHello', { name: 'a' });
+    expect(seen.at(-1)).toMatchObject({ authorizationError: 'no client certificate' });
+
+    server.reloadTls({ ca: pki.ca.cert });
+    const withCert = await peer(port, { ...trusting, ...pki.client });
+    expect(await withCert.call('greeter/sayHello', { name: 'b' })).toEqual({
+      message: 'hello b from client-a',
+    });
+    expect(seen.at(-1)).toMatchObject({ authorized: true, commonName: 'client-a' });
+    const withoutCert = rawTlsPeer(port, trusting).then((p) => {
+      peers.push(p);
+      return p.call('greeter/sayHello', { name: 'nope' });
+    });
+    await expect(withoutCert).rejects.toThrow(/certificate|closed|alert/i);
+
+    server.reloadTls({ ca: undefined });
+    const again = await peer(port, trusting);
+    expect(await again.call('greeter/sayHello', { name: 'c' })).toEqual({
+      message: 'hello c from anonymous',
+    });
+  });
+
   it('refuses reloadTls on a plain-TCP server', async () => {
     const server = createServer();
     servers.push(server);

@@ -61,7 +61,8 @@ export interface Server {
   close(options?: { graceMs?: number }): Promise<void>;
   /**
    * Replaces the TLS certificate (and CA, …) without a restart: new connections get the new
-   * context, open ones keep theirs. Fields not given keep their current values.
+   * context, open ones keep theirs. Fields not given keep their current values; giving or
+   * removing `ca` (or `requestCert`, `rejectUnauthorized`) turns client certificates on or off.
    */
   reloadTls(tls: Partial<ServerTlsOptions>): void;
   /** `host:port` once listening. */
@@ -197,7 +198,14 @@ export function createServer(options: ServerOptions = {}): Server {
     reloadTls(tls) {
       if (!tlsServer || !tlsOptions) throw new Error('reloadTls needs a server listening with tls');
       const next = { ...tlsOptions, ...tls };
-      tlsServer.setSecureContext(serverTlsContext(next));
+      const context = serverTlsContext(next);
+      tlsServer.setSecureContext(context);
+      // setSecureContext ignores these; Node reads them from the server for each new connection,
+      // so adding or removing `ca` turns mTLS on or off for new connections.
+      Object.assign(tlsServer, {
+        requestCert: context.requestCert,
+        rejectUnauthorized: context.rejectUnauthorized,
+      });
       tlsOptions = next;
     },
     get address() {
