@@ -101,3 +101,23 @@ describe('registry authorization per service', () => {
     expect(seen[0]!.service).toBeUndefined();
   });
 });
+
+describe('/v1/health with access control', () => {
+  it('with protectReads, anonymous probes learn "up" only; readers get the full body', async () => {
+    const { call } = await start({
+      auth: { tokens, protectReads: true, authorize: (p) => p.id === 'ci' || 'not ci' },
+    });
+    expect(await call('GET', '/v1/health')).toEqual({ status: 200, json: { status: 'UP' } });
+    // A bad credential or a principal refused by authorize() is treated as anonymous, not refused.
+    expect(await call('GET', '/v1/health', 'nope')).toEqual({ status: 200, json: { status: 'UP' } });
+    expect(await call('GET', '/v1/health/', 'other-token')).toEqual({ status: 200, json: { status: 'UP' } });
+    const full = await call('GET', '/v1/health', 'ci-token');
+    expect(full.json).toMatchObject({ status: 'UP', instances: 0, subscribers: 0 });
+    expect(full.json.memory.heapUsedBytes).toBeGreaterThan(0);
+  });
+
+  it('without protectReads (reads are open anyway) everyone gets the full body', async () => {
+    const { call } = await start({ auth: { tokens } });
+    expect((await call('GET', '/v1/health')).json).toMatchObject({ status: 'UP', instances: 0 });
+  });
+});

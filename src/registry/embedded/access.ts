@@ -4,7 +4,7 @@ import { secretMatcher } from '../../security/constant-time.js';
 import { defaultIdentify } from '../../security/mtls-auth.js';
 import { type PeerIdentity, peerIdentityOf } from '../../security/peer.js';
 import type { Principal } from '../../security/principal.js';
-import { HttpError } from './http-util.js';
+import { type Caller, HttpError } from './http-util.js';
 
 /** What a registry request does; the route decides it from the decoded path. */
 export type RegistryOperation =
@@ -106,6 +106,14 @@ export function registryAccess(options: RegistryAuthOptions, tlsHasCa: boolean) 
     return undefined;
   };
 
+  const check = (principal: Principal, target: AccessTarget, method: string, path: string) =>
+    options.authorize?.(principal, {
+      ...target,
+      action: WRITES.has(target.operation) ? 'write' : 'read',
+      method,
+      path,
+    }) ?? true;
+
   /**
    * Authenticates, then authorizes every target; `targets` is asked after authentication (which
    * may await a verifier), so it sees the store as the handler will.
@@ -114,31 +122,32 @@ export function registryAccess(options: RegistryAuthOptions, tlsHasCa: boolean) 
     req: IncomingMessage,
     path: string,
     targets: () => readonly AccessTarget[],
-  ): Promise<Principal | undefined> => {
+  ): Promise<Caller> => {
     const method = req.method ?? 'GET';
-    // Liveness probes stay open, even with a bad credential.
-    if (targets().every((t) => t.operation === 'health')) return authenticate(req).catch(() => undefined);
+    // Liveness probes stay open, even with a bad credential; with protectReads, only callers
+    // who may read get more than "up" (the handler decides from `mayRead`).
+    if (targets().every((t) => t.operation === 'health')) {
+      const principal = await authenticate(req).catch(() => undefined);
+      if (!options.protectReads) return { principal, mayRead: true };
+      const mayRead =
+        principal !== undefined && check(principal, { operation: 'health' }, method, path) === true;
+      return { principal, mayRead };
+    }
     const principal = await authenticate(req);
     const list = targets();
     const action = list.some((t) => WRITES.has(t.operation)) ? 'write' : 'read';
     if (!principal) {
-      if (action === 'read' && !options.protectReads) return undefined;
+      if (action === 'read' && !options.protectReads) return { mayRead: true };
       const how = identify ? 'a bearer token or a client certificate' : 'a bearer token';
       throw denied(`${action === 'read' ? 'reading' : 'changing'} the registry needs ${how}`);
     }
     for (const target of list) {
-      const verdict =
-        options.authorize?.(principal, {
-          ...target,
-          action: WRITES.has(target.operation) ? 'write' : 'read',
-          method,
-          path,
-        }) ?? true;
+      const verdict = check(principal, target, method, path);
       if (verdict !== true) {
         const why = typeof verdict === 'string' ? `: ${verdict}` : '';
         throw new HttpError(403, `${principal.id} may not ${method} ${path}${why}`);
       }
     }
-    return principal;
+    return { principal, mayRead: true };
   };
 }

@@ -211,22 +211,23 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
       pattern: /^\/v1\/health\/?$/,
       access: () => HEALTH,
       methods: {
-        GET: (_q, res) =>
-          sendJson(res, 200, {
-            status: 'UP',
-            epoch: store.epoch,
-            version: store.version,
-            instances: store.size,
-            selfPreservation: store.selfPreserving,
-            renewalRatio: store.renewalRatio(),
-            subscribers: subscriberCount,
-            watchBufferedBytes: bufferedBytes(),
-            renewals: store.renewals,
-            memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
-          }),
+        // With protectReads, anonymous probes learn "up" and nothing about the fleet or process.
+        GET: (_q, res, _p, _u, caller) => sendJson(res, 200, caller.mayRead ? health() : { status: 'UP' }),
       },
     },
   ];
+  const health = () => ({
+    status: 'UP',
+    epoch: store.epoch,
+    version: store.version,
+    instances: store.size,
+    selfPreservation: store.selfPreserving,
+    renewalRatio: store.renewalRatio(),
+    subscribers: subscriberCount,
+    watchBufferedBytes: bufferedBytes(),
+    renewals: store.renewals,
+    memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
+  });
   const servicesBody = () => ({ version: store.version, services: store.services() });
   /** Bytes written to watch streams and not yet taken by the kernel. */
   const bufferedBytes = () => {

@@ -1,5 +1,6 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Principal } from '../../security/principal.js';
 import type { AccessTarget } from './access.js';
 
 /** An error with an HTTP status, rendered as `{ error: { status, message } }`. */
@@ -97,7 +98,21 @@ export async function readJson(req: IncomingMessage, maxBytes: number): Promise<
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => unknown;
+/** Who asked, as access control found: anonymous and `mayRead` when the registry has no `auth`. */
+export interface Caller {
+  readonly principal?: Principal | undefined;
+  /** Reads are open to this caller (no `protectReads`, or authenticated and authorized). */
+  readonly mayRead: boolean;
+}
+export const ANONYMOUS: Caller = { mayRead: true };
+
+export type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: string[],
+  url: URL,
+  caller: Caller,
+) => unknown;
 export interface Route {
   readonly pattern: RegExp;
   readonly methods: Readonly<Record<string, Handler>>;

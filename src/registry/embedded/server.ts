@@ -9,7 +9,15 @@ import { type ServerTlsOptions, serverTlsContext } from '../../security/tls-opti
 import { type AccessTarget, type RegistryAuthOptions, registryAccess } from './access.js';
 import { eurekaRoutes } from './eureka-api.js';
 import { tensileApi } from './http-api.js';
-import { HttpError, match, type Route, rejectMalformed, requestUrl, sendError } from './http-util.js';
+import {
+  ANONYMOUS,
+  HttpError,
+  match,
+  type Route,
+  rejectMalformed,
+  requestUrl,
+  sendError,
+} from './http-util.js';
 import { type Change, RegistryStore, type SelfPreservationOptions } from './store.js';
 
 const DASHBOARD: readonly AccessTarget[] = [{ operation: 'dashboard' }];
@@ -125,8 +133,8 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       if (!found) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
       // After routing: the hook sees the decoded service the handler will act on, not a path
       // that has many spellings.
-      await access?.(req, url.pathname, found.targets);
-      await found.handler(req, res, found.params, url);
+      const caller = access ? await access(req, url.pathname, found.targets) : ANONYMOUS;
+      await found.handler(req, res, found.params, url, caller);
     } catch (err) {
       const httpErr =
         err instanceof HttpError
