@@ -1,6 +1,11 @@
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 
-/** Who is on the other end of a TLS connection, as its certificate says. */
+/**
+ * Who is on the other end of a TLS connection, as its certificate says. The names of a certificate
+ * that did not verify (`authorized: false`, possible with `rejectUnauthorized: false`) are kept, for
+ * filters that pin self-signed certificates by fingerprint, but they are claims anyone can make:
+ * check `authorized` before trusting them (`clientCertificate()` does).
+ */
 export interface PeerIdentity {
   /** The client certificate chains to a trusted CA (always true when the server requires client certs). */
   readonly authorized: boolean;

@@ -11,6 +11,12 @@ export interface ServerTlsOptions {
   /** Ask clients for a certificate (default: true when `ca` is given). */
   requestCert?: boolean;
   /**
+   * With `requestCert` and no `ca`, verify client certificates against Node's bundled public
+   * root CAs. Default false, and then that combination throws: any publicly issued certificate
+   * would verify, and its name become a principal.
+   */
+  trustPublicRoots?: boolean;
+  /**
    * Refuse connections whose client certificate does not verify against `ca` (default: true
    * when a certificate is requested). With false, the handshake succeeds and filters decide
    * from `ctx.peerIdentity.authorized`.
@@ -42,6 +48,12 @@ export interface ClientTlsOptions {
 export function serverTlsContext(o: ServerTlsOptions) {
   if (!o.key || !o.cert) throw new TypeError('tls needs both key and cert');
   const requestCert = o.requestCert ?? o.ca !== undefined;
+  if (requestCert && o.ca === undefined && !o.trustPublicRoots) {
+    throw new TypeError(
+      'tls.requestCert without tls.ca would accept any client certificate from a public CA: ' +
+        'give the ca that signs your client certificates, or set trustPublicRoots: true',
+    );
+  }
   return {
     key: o.key,
     cert: o.cert,

@@ -106,6 +106,22 @@ describe('mutual TLS', () => {
     expect(server.connections).toBe(0);
   });
 
+  it('refuses to request client certificates without a ca unless public roots are trusted explicitly', async () => {
+    const bare = { key: pki.server.key, cert: pki.server.cert };
+    await expect(start({ ...bare, requestCert: true })).rejects.toThrow(/requestCert without tls\.ca/);
+    await expect(start({ ...bare, requestCert: true, rejectUnauthorized: false })).rejects.toThrow(
+      /trustPublicRoots/,
+    );
+    const { port, server } = await start({ ...bare, requestCert: true, trustPublicRoots: true });
+    // Our test CA is not a public root: its client certificate does not verify.
+    const p = rawTlsPeer(port, { ca: pki.ca.cert, ...pki.client, servername: 'localhost' }).then((p) => {
+      peers.push(p);
+      return p.call('greeter/sayHello', { name: 'x' });
+    });
+    await expect(p).rejects.toThrow(/certificate|closed|alert|unknown ca/i);
+    expect(() => server.reloadTls({ trustPublicRoots: false })).toThrow(/requestCert without tls\.ca/);
+  });
+
   it('with rejectUnauthorized: false lets filters see unverified clients', async () => {
     const { port } = await start({ ...mtls(), rejectUnauthorized: false });
     const other = createTestPki('mallory');
