@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegistryAccess } from './access.js';
+import { HttpError } from './http-util.js';
 import { type RunningRegistry, type StartRegistryOptions, startRegistry } from './server.js';
 
 const running: RunningRegistry[] = [];
@@ -119,5 +120,27 @@ describe('/v1/health with access control', () => {
   it('without protectReads (reads are open anyway) everyone gets the full body', async () => {
     const { call } = await start({ auth: { tokens } });
     expect((await call('GET', '/v1/health')).json).toMatchObject({ status: 'UP', instances: 0 });
+  });
+});
+
+describe('token verifiers', () => {
+  it("a verifier's HttpError is answered as thrown; any other failure is a 401 that hides it", async () => {
+    const { call } = await start({
+      auth: {
+        verify: (token) => {
+          if (token === 'revoked') throw new HttpError(403, 'token was revoked');
+          throw new Error('introspection endpoint at 10.0.0.9 is down');
+        },
+      },
+    });
+    const body = { address: 'h:1' };
+    expect(await call('POST', '/v1/services/s/instances', 'revoked', body)).toEqual({
+      status: 403,
+      json: { error: { status: 403, message: 'token was revoked' } },
+    });
+    expect(await call('POST', '/v1/services/s/instances', 'other', body)).toEqual({
+      status: 401,
+      json: { error: { status: 401, message: 'bearer token could not be verified' } },
+    });
   });
 });

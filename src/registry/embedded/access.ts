@@ -52,7 +52,10 @@ export interface RegistryAccess extends AccessTarget {
 export interface RegistryAuthOptions {
   /** Static bearer tokens: token → owner id, or owner and roles. Compared in constant time. */
   tokens?: Readonly<Record<string, string | { id: string; roles?: readonly string[] }>>;
-  /** Verifies other bearer tokens (JWT, introspection): a principal, or undefined when unknown. */
+  /**
+   * Verifies other bearer tokens (JWT, introspection): a principal, or undefined when unknown.
+   * A thrown `HttpError` is answered as is; any other error is a 401 that does not echo it.
+   */
   verify?: (token: string) => Principal | undefined | Promise<Principal | undefined>;
   /**
    * Accept client certificates verified by the registry's TLS `ca` as credentials (default true
@@ -90,7 +93,9 @@ export function registryAccess(options: RegistryAuthOptions, tlsHasCa: boolean) 
       if (!principal && options.verify) {
         try {
           principal = await options.verify(token);
-        } catch {
+        } catch (err) {
+          // A verifier's own HTTP answer (say 403 for a revoked token) stands; a crash says nothing.
+          if (err instanceof HttpError) throw err;
           throw denied('bearer token could not be verified');
         }
       }
