@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Client, createClient } from '../client/client.js';
 import { RpcError } from '../core/errors.js';
@@ -108,6 +109,20 @@ describe('slow and flooding clients', () => {
     s.write(Buffer.from([0x16, 0x03, 0x01, 0x00])); // the start of a ClientHello record, never finished
     await closed(s);
     expect(s.destroyed).toBe(true);
+  });
+
+  it('on TLS, handshakeTimeoutMs covers the TLS and the Tensile handshake together', async () => {
+    const { port } = await start({ handshakeTimeoutMs: 1_500 }, true);
+    const started = performance.now();
+    const raw = open(port);
+    await new Promise((r) => setTimeout(r, 1_000));
+    // The TLS handshake uses 1 s of the 1.5 s, then the peer never sends its Tensile hello.
+    const s = tlsConnect({ socket: raw, ca: pki.ca.cert, servername: 'localhost' });
+    s.on('error', () => {});
+    await new Promise((r) => s.once('secureConnect', r));
+    await closed(s);
+    // Cut 1.5 s after connecting. A fresh 1.5 s for the hello would close at 2.5 s at the earliest.
+    expect(performance.now() - started).toBeLessThan(2_500);
   });
 
   it('connection flood: hundreds of connect-and-garbage clients do not stop calls', async () => {

@@ -2,6 +2,8 @@ import type { Socket } from 'node:net';
 
 interface Entry {
   readonly raw: Socket;
+  /** When the TCP connection was accepted (performance.now()). */
+  readonly since: number;
   /** True once the server has answered the Tensile hello: the peer is a real client. */
   answered: () => boolean;
 }
@@ -32,7 +34,11 @@ export class Admission {
       return false;
     }
     const key = keyOf(raw);
-    const entry: Entry = { raw, answered: plain ? () => raw.bytesWritten > 0 : () => false };
+    const entry: Entry = {
+      raw,
+      since: performance.now(),
+      answered: plain ? () => raw.bytesWritten > 0 : () => false,
+    };
     this.open.set(key, entry);
     raw.once('close', () => {
       if (this.open.get(key) === entry) this.open.delete(key);
@@ -40,11 +46,16 @@ export class Admission {
     return true;
   }
 
-  /** A TLS connection finished its TLS handshake; it is established once we answer its hello. */
-  secured(socket: Socket): void {
+  /**
+   * A TLS connection finished its TLS handshake; it is established once we answer its hello.
+   * Returns the ms spent since it was accepted, which count against the handshake timeout.
+   */
+  secured(socket: Socket): number {
     const entry = this.open.get(keyOf(socket));
+    if (!entry) return 0;
     // Cleartext bytes: the first one the server writes is its Tensile hello.
-    if (entry) entry.answered = () => socket.bytesWritten > 0;
+    entry.answered = () => socket.bytesWritten > 0;
+    return performance.now() - entry.since;
   }
 
   private evictOne(): boolean {

@@ -58,6 +58,8 @@ export class ServerConnection {
     private readonly options: ServerConnectionOptions,
     /** TLS connections: who the certificate says the peer is, read once after the TLS handshake. */
     private readonly identity?: PeerIdentity,
+    /** What is left of the handshake timeout (a TLS connection has spent some on the TLS handshake). */
+    handshakeLeftMs = options.handshakeTimeoutMs,
   ) {
     this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
     this.decoder = new FrameDecoder(options.maxFrameBytes);
@@ -67,7 +69,7 @@ export class ServerConnection {
       onDrain: () => socket.resume(),
     });
     socket.setNoDelay(true);
-    this.handshakeTimer = setTimeout(() => socket.destroy(), options.handshakeTimeoutMs);
+    this.handshakeTimer = setTimeout(() => socket.destroy(), Math.max(0, handshakeLeftMs));
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => {});

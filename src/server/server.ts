@@ -122,11 +122,13 @@ export function createServer(options: ServerOptions = {}): Server {
       return;
     }
     let identity: PeerIdentity | undefined;
+    // handshakeTimeoutMs covers the TLS and the Tensile handshake together.
+    let handshakeLeftMs = handshakeTimeoutMs;
     if (tlsServer) {
-      admission.secured(socket);
+      handshakeLeftMs -= admission.secured(socket);
       identity = peerIdentityOf(socket as TLSSocket);
     }
-    const conn = new ServerConnection(socket, router, connOptions, identity);
+    const conn = new ServerConnection(socket, router, connOptions, identity, handshakeLeftMs);
     connections.add(conn);
     if (idleTimeoutMs > 0) {
       // Socket timeouts count any traffic; a connection waiting on a long call is not idle.
