@@ -49,6 +49,11 @@ export interface StartRegistryOptions {
   maxInstances?: number;
   /** Concurrent SSE watch streams; default 10,000. */
   maxSubscribers?: number;
+  /**
+   * Open connections (TCP or TLS, including keep-alive and watch streams); beyond it new ones are
+   * closed at once. Default maxSubscribers + 2,000, so watchers alone cannot lock writers out.
+   */
+  maxConnections?: number;
   /** Idle SSE streams get a comment this often; default 15 s. */
   heartbeatMs?: number;
   logger?: RegistryLogger;
@@ -87,6 +92,10 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   if (renewIntervalMs >= leaseTtlMs) throw new RangeError('renewIntervalMs must be shorter than leaseTtlMs');
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
   const warmupMs = options.warmupMs ?? 2 * renewIntervalMs;
+  const maxSubscribers = options.maxSubscribers ?? 10_000;
+  const maxConnections = options.maxConnections ?? maxSubscribers + 2_000;
+  if (!Number.isSafeInteger(maxConnections) || maxConnections < 1)
+    throw new RangeError(`maxConnections must be a positive integer, got ${maxConnections}`);
   const store = new RegistryStore({
     leaseTtlMs,
     renewIntervalMs,
@@ -104,7 +113,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   const common = { store, leaseTtlMs, renewIntervalMs, maxBodyBytes, warmupMs, now };
   const tensile = tensileApi({
     ...common,
-    maxSubscribers: options.maxSubscribers ?? 10_000,
+    maxSubscribers,
     heartbeatMs: options.heartbeatMs ?? 15_000,
   });
   const dashboard =
@@ -161,6 +170,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   // Failed or timed-out TLS handshakes are dropped (an untrusted client cert is not one: it reaches `access`).
   if (options.tls) server.on('tlsClientError', (_err, socket) => socket.destroy());
   server.on('clientError', rejectMalformed);
+  server.maxConnections = maxConnections;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
 
