@@ -10,7 +10,7 @@ import { authorize, rolesRule } from './authorize.js';
 import { bearerAuth, bearerToken } from './bearer.js';
 import { safeEqual, secretMatcher } from './constant-time.js';
 import { bearerCredentials } from './credentials.js';
-import { clientCertificate } from './mtls-auth.js';
+import { clientCertificate, mtlsAuth } from './mtls-auth.js';
 import { createTestPki } from './test-certs.js';
 import { type RawTlsPeer, rawTlsPeer } from './test-raw-peer.js';
 
@@ -94,11 +94,41 @@ describe('bearer tokens', () => {
     expect(crash).toBe('UNAUTHENTICATED: bearer token could not be verified');
   });
 
-  it('publicMethods and optional let anonymous calls through', async () => {
+  it('publicMethods let anonymous calls through to those methods only', async () => {
     const { address } = await serve([bearerAuth({ tokens, publicMethods: ['greeter/echo'] })]);
     const anon = client(address);
     expect(await anon.echo('hi')).toBe('hi');
     expect(await codeOf(anon.sayHello({ name: 'x' }))).toMatch(/^UNAUTHENTICATED/);
+  });
+
+  it('optional lets calls without a credential through with no principal; a bad one is still refused', async () => {
+    const { address } = await serve([bearerAuth({ tokens, optional: true })]);
+    expect(await client(address).sayHello({ name: 'x' })).toEqual({ message: 'hello x, you are nobody' });
+    expect(await client(address, [bearerCredentials('s3cret-bob')]).sayHello({ name: 'y' })).toEqual({
+      message: 'hello y, you are bob',
+    });
+    expect(await codeOf(client(address, [bearerCredentials('wrong')]).sayHello({ name: 'z' }))).toBe(
+      'UNAUTHENTICATED: invalid or expired bearer token',
+    );
+  });
+
+  it('an async authenticator that finds nothing falls through to the next one', async () => {
+    const asked: string[] = [];
+    const lookup = async (ctx: CallContext) => {
+      asked.push(ctx.method);
+      await new Promise((r) => setTimeout(r, 1));
+      return ctx.metadata['x-api-key'] === 'k1' ? { id: 'api', via: 'token' as const, roles: [] } : undefined;
+    };
+    const { address } = await serve([authenticate([lookup, bearerToken({ tokens })])]);
+    const c = client(address, [bearerCredentials('s3cret-alice')]);
+    expect(await c.sayHello({ name: 'a' })).toEqual({ message: 'hello a, you are alice' });
+    expect(await client(address).sayHello({ name: 'k' }, { metadata: { 'x-api-key': 'k1' } })).toEqual({
+      message: 'hello k, you are api',
+    });
+    expect(await codeOf(client(address).sayHello({ name: 'n' }))).toMatch(
+      /^UNAUTHENTICATED: .*needs credentials/,
+    );
+    expect(asked).toEqual(['greeter/sayHello', 'greeter/sayHello', 'greeter/sayHello']);
   });
 });
 
@@ -175,6 +205,24 @@ describe('mTLS identities', () => {
       /bob may not call greeter\/echo/,
     );
     await expect(withToken.call('greeter/sayHello', { name: 'n' })).rejects.toThrow(/needs credentials/);
+  });
+
+  it('mtlsAuth() names the caller by its SPIFFE id; no certificate is UNAUTHENTICATED unless the method is public', async () => {
+    const { port } = await serve([mtlsAuth({ publicMethods: ['greeter/echo'] })], { tls });
+    const withCert = await dial(port, pki.client);
+    expect(await withCert.call('greeter/sayHello', { name: 'c' })).toEqual({
+      message: 'hello c, you are spiffe://tensile.test/reporter',
+    });
+    const anon = await dial(port);
+    await expect(anon.call('greeter/sayHello', { name: 'n' })).rejects.toMatchObject({
+      message: expect.stringMatching(/greeter\/sayHello needs credentials/),
+      code: 16,
+    });
+    expect(await anon.call('greeter/echo', 3)).toBe(3);
+    // mtlsAuth takes no tokens.
+    await expect(
+      anon.call('greeter/sayHello', { name: 't' }, { authorization: 'Bearer s3cret-bob' }),
+    ).rejects.toMatchObject({ code: 16 });
   });
 
   it('an untrusted certificate is UNAUTHENTICATED with the reason', async () => {
