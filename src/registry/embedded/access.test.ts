@@ -201,6 +201,22 @@ describe('registry over TLS', () => {
     expect(() => plain.reloadTls(renewed)).toThrow(/tls/);
   });
 
+  it('certificates as credentials without tls.ca are refused at start, unless opted in', async () => {
+    const noCa = { key: pki.server.key, cert: pki.server.cert };
+    const message = /auth.certificates needs tls.ca/;
+    await expect(start({ tls: noCa, auth: { tokens, certificates: true } })).rejects.toThrow(message);
+    await expect(
+      start({ tls: { ...noCa, requestCert: true }, auth: { certificates: () => undefined } }),
+    ).rejects.toThrow(message);
+    await expect(start({ auth: { tokens, certificates: true } })).rejects.toThrow(message);
+    // Tokens only (certificates unset) need no CA; the explicit opt-in starts too.
+    await start({ tls: noCa, auth: { tokens } });
+    await start({
+      tls: { ...noCa, requestCert: true, trustPublicRoots: true },
+      auth: { certificates: true },
+    });
+  });
+
   it('a certificate from another CA is not a credential', async () => {
     const reg = await start({ tls, auth: { tokens } });
     const other = createTestPki('mallory');

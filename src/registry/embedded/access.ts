@@ -4,6 +4,7 @@ import { secretMatcher } from '../../security/constant-time.js';
 import { defaultIdentify } from '../../security/mtls-auth.js';
 import { type PeerIdentity, peerIdentityOf } from '../../security/peer.js';
 import type { Principal } from '../../security/principal.js';
+import type { ServerTlsOptions } from '../../security/tls-options.js';
 import { type Caller, HttpError } from './http-util.js';
 
 /** What a registry request does; the route decides it from the decoded path. */
@@ -60,6 +61,7 @@ export interface RegistryAuthOptions {
   /**
    * Accept client certificates verified by the registry's TLS `ca` as credentials (default true
    * when TLS has a `ca`); a function maps the identity to a principal (default: URI SAN, else CN).
+   * Setting it without `tls.ca` throws, unless `tls.requestCert` and `tls.trustPublicRoots` opt in.
    */
   certificates?: boolean | ((identity: PeerIdentity) => Principal | undefined);
   /** Reads (lists, watches, Eureka fetches, dashboard) need a credential too; default false. */
@@ -69,6 +71,23 @@ export interface RegistryAuthOptions {
 }
 
 const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
+
+/**
+ * Client certificates as credentials need a CA of your own: without `tls.ca`, Node verifies them
+ * against its public root store, so any publicly issued certificate would name a principal.
+ * `tls.requestCert` with `tls.trustPublicRoots` is the explicit opt-in.
+ */
+export function checkCertificateAuth(
+  auth: RegistryAuthOptions | undefined,
+  tls: ServerTlsOptions | undefined,
+) {
+  if (!auth?.certificates || tls?.ca !== undefined) return;
+  if (tls?.requestCert && tls.trustPublicRoots) return;
+  throw new TypeError(
+    'auth.certificates needs tls.ca, the CA that signs your client certificates: without it any ' +
+      'certificate from a public CA would be a credential (opt in with tls.requestCert and tls.trustPublicRoots)',
+  );
+}
 
 /** Returns the request's check: resolves with the principal (if any), or throws 401/403. */
 export function registryAccess(options: RegistryAuthOptions, tlsHasCa: boolean) {

@@ -6,7 +6,12 @@ import type { Event } from '../../core/events.js';
 import { createDashboard, type Dashboard, type DashboardOptions } from '../../observe/dashboard/dashboard.js';
 import type { RegistryMetricsRouteOptions } from '../../observe/dashboard/metrics-route.js';
 import { type ServerTlsOptions, serverTlsContext } from '../../security/tls-options.js';
-import { type AccessTarget, type RegistryAuthOptions, registryAccess } from './access.js';
+import {
+  type AccessTarget,
+  checkCertificateAuth,
+  type RegistryAuthOptions,
+  registryAccess,
+} from './access.js';
 import { eurekaRoutes } from './eureka-api.js';
 import { tensileApi } from './http-api.js';
 import {
@@ -86,6 +91,7 @@ export interface RunningRegistry {
 
 /** Starts the embedded registry: Tensile JSON + SSE API under /v1, Eureka REST API under /eureka. */
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<RunningRegistry> {
+  checkCertificateAuth(options.auth, options.tls);
   const now = options.now ?? Date.now;
   const leaseTtlMs = options.leaseTtlMs ?? 10_000;
   const renewIntervalMs = options.renewIntervalMs ?? 3_000;
