@@ -151,8 +151,12 @@ describe('connection limits', () => {
   const handshaken = async (port: number) => {
     const s = open(port);
     s.write(encodeClientHello({ version: PROTOCOL_VERSION, codec: 'json' }));
-    const reply = await new Promise<Buffer>((r) => s.once('data', r));
-    expect(reply.length).toBeGreaterThanOrEqual(SERVER_HELLO_BYTES);
+    const reply = await new Promise<Buffer | undefined>((r) => {
+      s.once('data', r);
+      s.once('close', () => r(undefined));
+    });
+    expect(reply, 'closed without a reply').toBeDefined();
+    expect(reply!.length).toBeGreaterThanOrEqual(SERVER_HELLO_BYTES);
     return s;
   };
 
@@ -176,6 +180,16 @@ describe('connection limits', () => {
     const newcomer = await handshaken(port);
     await closed(slow[0]!);
     expect([established.destroyed, slow[1]!.destroyed, newcomer.destroyed]).toEqual([false, false, false]);
+  });
+
+  it('at maxConnections, a newcomer evicts a connection the server has ended but the peer keeps open', async () => {
+    const { port } = await start({ maxConnections: 2 });
+    // Refused for their codec and ended by the server; the peers never close their side.
+    const refused = [open(port, true), open(port, true)];
+    for (const s of refused) s.write(encodeClientHello({ version: PROTOCOL_VERSION, codec: 'nope' }));
+    await Promise.all(refused.map((s) => new Promise((r) => s.resume().once('end', r))));
+    const newcomer = await handshaken(port);
+    expect(newcomer.destroyed).toBe(false);
   });
 
   it('closes idle connections with GOAWAY; a call longer than the idle timeout is not cut', async () => {

@@ -4,8 +4,10 @@ interface Entry {
   readonly raw: Socket;
   /** When the TCP connection was accepted (performance.now()). */
   readonly since: number;
-  /** True once the server has answered the Tensile hello: the peer is a real client. */
+  /** True once the server has answered the Tensile hello (and not ended it): a real client. */
   answered: () => boolean;
+  /** A TLS connection still in its TLS handshake. */
+  inTls: boolean;
 }
 
 /**
@@ -15,8 +17,8 @@ interface Entry {
  * slot is an established connection is the newcomer refused.
  */
 export class Admission {
-  /** By `address:port`, oldest first (Map keeps insertion order). */
-  private readonly open = new Map<string, Entry>();
+  /** By `address:port` (the socket itself once reset), oldest first (Map keeps insertion order). */
+  private readonly open = new Map<string | Socket, Entry>();
   evicted = 0;
   refused = 0;
 
@@ -37,7 +39,8 @@ export class Admission {
     const entry: Entry = {
       raw,
       since: performance.now(),
-      answered: plain ? () => raw.bytesWritten > 0 : () => false,
+      answered: plain ? () => established(raw) : () => false,
+      inTls: !plain,
     };
     this.open.set(key, entry);
     raw.once('close', () => {
@@ -54,8 +57,14 @@ export class Admission {
     const entry = this.open.get(keyOf(socket));
     if (!entry) return 0;
     // Cleartext bytes: the first one the server writes is its Tensile hello.
-    entry.answered = () => socket.bytesWritten > 0;
+    entry.answered = () => established(socket);
+    entry.inTls = false;
     return performance.now() - entry.since;
+  }
+
+  /** On close: connections still in their TLS handshake are not ours to wait for. */
+  destroyTlsHandshakes(): void {
+    for (const entry of this.open.values()) if (entry.inTls) entry.raw.destroy();
   }
 
   private evictOne(): boolean {
@@ -70,4 +79,12 @@ export class Admission {
   }
 }
 
-const keyOf = (s: Socket) => `${s.remoteAddress}:${s.remotePort}`;
+/**
+ * Answered and not ended by the server. A connection the server is ending (refused hello, idle,
+ * draining) may be evicted: it is going anyway, and its peer may be one that never closes.
+ */
+const established = (s: Socket) => s.bytesWritten > 0 && !s.writableEnded;
+
+/** A socket reset before it was admitted has no address: it is its own key, never `undefined:undefined`. */
+const keyOf = (s: Socket): string | Socket =>
+  s.remoteAddress === undefined || s.remotePort === undefined ? s : `${s.remoteAddress}:${s.remotePort}`;
