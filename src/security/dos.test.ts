@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Client, createClient } from '../client/client.js';
@@ -117,6 +118,28 @@ describe('slow and flooding clients', () => {
     await closed(s);
     // The server hung up (FIN), not an error on our side.
     expect(serverEnded).toBe(true);
+  });
+
+  it('close() does not wait for a connection stuck in its TLS handshake', async () => {
+    const { port, server } = await start({}, true); // handshakeTimeoutMs 10 s
+    const raw = open(port);
+    await new Promise((r) => raw.once('connect', r));
+    // A TLS client whose replies never reach it: it sends its ClientHello, then stalls.
+    const stalled = new Duplex({
+      read() {},
+      write(chunk, _encoding, callback) {
+        raw.write(chunk, callback);
+      },
+    });
+    const s = tlsConnect({ socket: stalled, servername: 'localhost', rejectUnauthorized: false });
+    s.on('error', () => {});
+    await new Promise((r) => raw.once('data', r)); // the server is in the handshake with us
+    const outcome = await Promise.race([
+      server.close({ graceMs: 100 }).then(() => 'closed'),
+      new Promise((r) => setTimeout(() => r('still waiting after 3 s'), 3_000)),
+    ]);
+    expect(outcome).toBe('closed');
+    await closed(raw);
   });
 
   it('on TLS, handshakeTimeoutMs covers the TLS and the Tensile handshake together', async () => {

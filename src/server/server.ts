@@ -182,6 +182,8 @@ export function createServer(options: ServerOptions = {}): Server {
         const stopped = listening
           ? new Promise<void>((resolve) => listening.close(() => resolve()))
           : Promise.resolve();
+        // Sockets still in their TLS handshake would hold net.close() for up to handshakeTimeoutMs.
+        admission.destroyTlsHandshakes();
         for (const conn of connections) conn.drain();
         const allClosed = Promise.all([...connections].map((c) => c.closed));
         let timer: NodeJS.Timeout | undefined;
