@@ -211,4 +211,15 @@ describe('options', () => {
     expect(() => createServer({ idleTimeoutMs: 0, handshakeTimeoutMs: 2 ** 31 - 1 })).not.toThrow();
     expect(() => createServer({ idleTimeoutMs: 2 ** 31 - 1 })).not.toThrow();
   });
+
+  it('a listen that failed (port in use) can be retried', async () => {
+    const first = createServer();
+    servers.push(first);
+    const { port } = await first.listen();
+    const second = createServer();
+    servers.push(second);
+    await expect(second.listen({ port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(second.listen()).resolves.toMatchObject({ port: expect.any(Number) });
+    expect(second.address).not.toBe(first.address);
+  });
 });

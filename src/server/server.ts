@@ -146,9 +146,10 @@ export function createServer(options: ServerOptions = {}): Server {
     async listen({ host = '127.0.0.1', port = 0, tls, register } = {}) {
       if (net) throw new Error('server is already listening');
       if (tls) {
+        const context = serverTlsContext(tls);
         tlsOptions = tls;
         tlsServer = createTlsServer(
-          { ...serverTlsContext(tls), handshakeTimeout: connOptions.handshakeTimeoutMs, noDelay: true },
+          { ...context, handshakeTimeout: connOptions.handshakeTimeoutMs, noDelay: true },
           accept,
         );
         // Failed or timed-out TLS handshakes (wrong CA, scanners, slowloris): drop them, keep serving.
@@ -161,13 +162,19 @@ export function createServer(options: ServerOptions = {}): Server {
         });
       }
       const listening = net;
-      await new Promise<void>((resolve, reject) => {
-        listening.once('error', reject);
-        listening.listen(port, host, () => {
-          listening.off('error', reject);
-          resolve();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          listening.once('error', reject);
+          listening.listen(port, host, () => {
+            listening.off('error', reject);
+            resolve();
+          });
         });
-      });
+      } catch (err) {
+        // EADDRINUSE and friends: leave nothing behind, so listen() can be retried.
+        net = tlsServer = tlsOptions = undefined;
+        throw err;
+      }
       const bound = listening.address();
       if (!bound || typeof bound === 'string') throw new Error('unexpected listen address');
       address = `${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
