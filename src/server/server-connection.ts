@@ -13,15 +13,10 @@ import {
   ProtocolError,
 } from '../wire/frame.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
-import {
-  decodeClientHello,
-  encodeServerHello,
-  HandshakeStatus,
-  PROTOCOL_VERSION,
-} from '../wire/handshake.js';
 import { FrameWriter } from '../wire/writer.js';
 import type { Router } from './router.js';
 import { ServerCall } from './server-call.js';
+import { readClientHello } from './server-hello.js';
 
 export interface ServerConnectionOptions {
   codecs: ReadonlyMap<string, Codec>;
@@ -34,7 +29,7 @@ export interface ServerConnectionOptions {
   onHandlerError?: ((err: unknown, method: string) => void) | undefined;
 }
 
-const MAX_HELLO_BYTES = 64;
+const EMPTY = Buffer.alloc(0);
 
 /** One accepted socket: handshake, then multiplexed calls dispatched through the router. */
 export class ServerConnection {
@@ -132,47 +127,28 @@ export class ServerConnection {
   }
 
   private handshake(chunk: Buffer): Buffer {
-    const buf = this.hello ? Buffer.concat([this.hello, chunk]) : chunk;
-    let parsed: ReturnType<typeof decodeClientHello>;
-    try {
-      parsed = decodeClientHello(buf);
-    } catch {
-      // Not a Tensile peer (port scanner, stray HTTP client): nothing useful to say in our framing.
+    const outcome = readClientHello(this.hello ? Buffer.concat([this.hello, chunk]) : chunk, this.options);
+    this.hello = undefined;
+    if (outcome.kind === 'partial') {
+      this.hello = outcome.buffered;
+      return EMPTY;
+    }
+    if (outcome.kind === 'foreign') {
+      // Nothing useful to say in our framing.
       this.socket.destroy();
       this.state = 'closed';
-      return Buffer.alloc(0);
+      return EMPTY;
     }
-    if (!parsed) {
-      if (buf.length > MAX_HELLO_BYTES) throw new ProtocolError('handshake too long');
-      this.hello = buf;
-      return Buffer.alloc(0);
-    }
-    this.hello = undefined;
     clearTimeout(this.handshakeTimer);
-    const { hello, used } = parsed;
-    const codec = this.options.codecs.get(hello.codec);
-    const status =
-      hello.version !== PROTOCOL_VERSION
-        ? HandshakeStatus.BAD_VERSION
-        : codec === undefined
-          ? HandshakeStatus.BAD_CODEC
-          : HandshakeStatus.OK;
-    this.socket.write(
-      encodeServerHello({
-        version: PROTOCOL_VERSION,
-        status,
-        maxFrameBytes: this.options.maxFrameBytes,
-        maxConcurrentCalls: this.options.maxConcurrentCalls,
-      }),
-    );
-    if (status !== HandshakeStatus.OK || !codec) {
+    this.socket.write(outcome.reply);
+    if (!outcome.codec) {
       this.state = 'closed';
       this.end();
-      return Buffer.alloc(0);
+      return EMPTY;
     }
-    this.codec = codec;
+    this.codec = outcome.codec;
     this.state = 'open';
-    return buf.subarray(used);
+    return outcome.rest;
   }
 
   private onFrame(frame: Frame): void {
