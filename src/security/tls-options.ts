@@ -1,4 +1,4 @@
-import type { SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 
 /** TLS for a listening server: a certificate, and optionally client certificates checked against `ca`. */
 export interface ServerTlsOptions {
@@ -64,6 +64,18 @@ export function serverTlsContext(o: ServerTlsOptions) {
     requestCert,
     rejectUnauthorized: o.rejectUnauthorized ?? requestCert,
   } as const;
+}
+
+/**
+ * Gives a listening tls.Server new options: new connections get the new certificate and the new
+ * client-certificate policy. setSecureContext alone keeps requestCert and rejectUnauthorized, which
+ * Node reads from the server for each connection, so adding or removing `ca` would not turn mTLS on
+ * or off.
+ */
+export function reloadServerTls(server: TlsServer, o: ServerTlsOptions): void {
+  const context = serverTlsContext(o);
+  server.setSecureContext(context);
+  Object.assign(server, { requestCert: context.requestCert, rejectUnauthorized: context.rejectUnauthorized });
 }
 
 /** Node's tls.connect options from ours; `host` is the dialled host, used for the name check. */

@@ -5,7 +5,7 @@ import type { Filter } from '../core/service.js';
 import type { InstanceInput } from '../registry/instance.js';
 import type { Registration, Registry } from '../registry/registry.js';
 import { type PeerIdentity, peerIdentityOf } from '../security/peer.js';
-import { type ServerTlsOptions, serverTlsContext } from '../security/tls-options.js';
+import { reloadServerTls, type ServerTlsOptions, serverTlsContext } from '../security/tls-options.js';
 import { type Codec, defaultCodecs } from '../wire/codec.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame.js';
 import { Admission } from './admission.js';
@@ -209,14 +209,7 @@ export function createServer(options: ServerOptions = {}): Server {
     reloadTls(tls) {
       if (!tlsServer || !tlsOptions) throw new Error('reloadTls needs a server listening with tls');
       const next = { ...tlsOptions, ...tls };
-      const context = serverTlsContext(next);
-      tlsServer.setSecureContext(context);
-      // setSecureContext ignores these; Node reads them from the server for each new connection,
-      // so adding or removing `ca` turns mTLS on or off for new connections.
-      Object.assign(tlsServer, {
-        requestCert: context.requestCert,
-        rejectUnauthorized: context.rejectUnauthorized,
-      });
+      reloadServerTls(tlsServer, next);
       tlsOptions = next;
     },
     get address() {

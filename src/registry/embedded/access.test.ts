@@ -199,6 +199,10 @@ describe('registry over TLS', () => {
     expect((await call('GET', '/v1/health')).status).toBe(200);
     const plain = await start({});
     expect(() => plain.reloadTls(renewed)).toThrow(/tls/);
+    // Dropping the ca while certificates are credentials would let public CAs in: refused, and
+    // the registry keeps its previous settings.
+    expect(() => reg.reloadTls({ ca: undefined })).toThrow(/auth.certificates needs tls.ca/);
+    expect((await call('GET', '/v1/health')).status).toBe(200);
   });
 
   it('certificates as credentials without tls.ca are refused at start, unless opted in', async () => {

@@ -5,7 +5,7 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Event } from '../../core/events.js';
 import { createDashboard, type Dashboard, type DashboardOptions } from '../../observe/dashboard/dashboard.js';
 import type { RegistryMetricsRouteOptions } from '../../observe/dashboard/metrics-route.js';
-import { type ServerTlsOptions, serverTlsContext } from '../../security/tls-options.js';
+import { reloadServerTls, type ServerTlsOptions, serverTlsContext } from '../../security/tls-options.js';
 import {
   type AccessTarget,
   checkCertificateAuth,
@@ -219,8 +219,16 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     reloadTls(next) {
       if (!tls || !('setSecureContext' in server))
         throw new Error('reloadTls needs a registry started with tls');
-      tls = { ...tls, ...next };
-      server.setSecureContext(serverTlsContext({ rejectUnauthorized: false, ...tls }));
+      const merged = { ...tls, ...next };
+      // Certificates stay credentials: without a ca they would verify against public roots.
+      if (options.auth) {
+        checkCertificateAuth(
+          { certificates: options.auth.certificates ?? options.tls?.ca !== undefined },
+          merged,
+        );
+      }
+      reloadServerTls(server, { rejectUnauthorized: false, ...merged });
+      tls = merged;
     },
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
