@@ -3,9 +3,9 @@
 
 export type { RegistryAccess, RegistryAuthOptions } from './embedded/access.js';
 export { type EmbeddedRegistryOptions, embeddedRegistry } from './embedded/client.js';
+export { HttpError } from './embedded/http-util.js';
 export { type RunningRegistry, type StartRegistryOptions, startRegistry } from './embedded/server.js';
 export type { SelfPreservationOptions } from './embedded/store.js';
-export { HttpError } from './embedded/http-util.js';
 export { type EurekaRegistryOptions, eurekaRegistry } from './eureka.js';
 export type { Instance, InstanceInput, InstanceStatus } from './instance.js';
 export { normalizeInstance, splitAddress } from './instance.js';
