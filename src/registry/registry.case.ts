@@ -300,8 +300,15 @@ export function registryContract(name: string, harness: RegistryHarness): void {
           expireMs,
           're-registration after restart',
         );
-        // The watch resumes and sees changes made after the restart.
-        await owner.register({ service, address: '127.0.0.1:7014', id: 'newcomer' });
+        // The watch resumes and sees changes made after the restart. The owner's own connection
+        // may still be coming back (the survivor can be visible through a fresh client first, e.g.
+        // a ZooKeeper session restored from the server's log), so a write may time out: retry it,
+        // as a caller would.
+        await waitFor(
+          () => owner.register({ service, address: '127.0.0.1:7014', id: 'newcomer' }).then(() => true),
+          expireMs,
+          'a registration after restart',
+        );
         await rec.until((s) => has('newcomer')(s) && has('survivor')(s), expireMs, 'watch after restart');
         // Nothing during the outage emptied the set or dropped the surviving instance.
         for (const set of rec.history.slice(before)) expect(ids(set)).toContain('survivor');
