@@ -1,10 +1,7 @@
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import { type CallContext, NEVER_ABORTED } from '../core/context.js';
+import type { Socket } from 'node:net';
+import { type CallContext, MAX_TIMER_MS, NEVER_ABORTED } from '../core/context.js';
 import { RpcError, statusFromNumber } from '../core/errors.js';
 import { createEmitter } from '../core/events.js';
-import { splitAddress } from '../registry/instance.js';
-import { type ClientTlsOptions, clientTlsConnectOptions } from '../security/tls-options.js';
 import { type Codec, encodePayload } from '../wire/codec.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
@@ -18,56 +15,14 @@ import {
   MAX_CALL_ID,
 } from '../wire/frame.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
-import {
-  decodeServerHello,
-  encodeClientHello,
-  HandshakeStatus,
-  PROTOCOL_VERSION,
-  SERVER_HELLO_BYTES,
-} from '../wire/handshake.js';
 import { FrameWriter } from '../wire/writer.js';
+import { type DialOptions, dial } from './dial.js';
+import { onDeadline, Pending } from './pending-call.js';
 
-export interface ConnectOptions {
-  address: string;
-  codec: Codec;
-  /** Dial with TLS (mTLS with cert and key); the server certificate must match the host or `servername`. */
-  tls?: ClientTlsOptions | undefined;
+export interface ConnectOptions extends DialOptions {
   /** Largest frame accepted from the server (default 4 MiB). */
   maxFrameBytes?: number;
-  connectTimeoutMs?: number;
 }
-
-/**
- * A call awaiting its reply. It is its own abort listener (`handleEvent`) and its timer
- * gets its arguments through setTimeout, so a call allocates no closures beyond its promise.
- */
-class Pending {
-  resolve!: (value: unknown) => void;
-  reject!: (err: RpcError) => void;
-  timer: NodeJS.Timeout | undefined = undefined;
-  listening = false;
-
-  constructor(
-    readonly conn: Connection,
-    readonly id: number,
-    readonly signal: AbortSignal,
-  ) {}
-
-  handleEvent(): void {
-    const reason = this.signal.reason;
-    this.conn.abandon(
-      this.id,
-      reason instanceof RpcError ? reason : new RpcError('CANCELLED', 'cancelled by the caller'),
-    );
-  }
-}
-
-function onDeadline(conn: Connection, id: number, timeoutMs: number): void {
-  conn.abandon(id, new RpcError('DEADLINE_EXCEEDED', `deadline exceeded after ${Math.round(timeoutMs)} ms`));
-}
-
-/** The longest delay setTimeout honours. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How long `close()` lets calls in flight finish before failing them. */
 export const DEFAULT_CLOSE_GRACE_MS = 5_000;
@@ -120,66 +75,18 @@ export class Connection {
   }
 
   /** Dials, handshakes and resolves with an open connection, or rejects UNAVAILABLE (never processed). */
-  static connect(options: ConnectOptions): Promise<Connection> {
-    const { host, port } = splitAddress(options.address);
-    const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    return new Promise((resolve, reject) => {
-      const bare = host.replace(/^\[|\]$/g, '');
-      const socket = options.tls
-        ? tlsConnect({ host: bare, port, ...clientTlsConnectOptions(options.tls, bare) }).setNoDelay(true)
-        : netConnect({ host: bare, port, noDelay: true });
-      let received = Buffer.alloc(0);
-      const fail = (message: string, cause?: unknown) => {
-        cleanup();
-        socket.destroy();
-        reject(unavailable(`cannot connect to ${options.address}: ${message}`, false, cause));
-      };
-      const timer = setTimeout(() => fail('connect timed out'), options.connectTimeoutMs ?? 5_000);
-      const onError = (err: Error) => fail((err as NodeJS.ErrnoException).code ?? err.message, err);
-      const onClose = () => fail('closed during handshake');
-      const onData = (chunk: Buffer) => {
-        received = Buffer.concat([received, chunk]);
-        let hello: ReturnType<typeof decodeServerHello>;
-        try {
-          hello = decodeServerHello(received);
-        } catch (err) {
-          return fail((err as Error).message);
-        }
-        if (!hello) return;
-        if (hello.status !== HandshakeStatus.OK) {
-          const why =
-            hello.status === HandshakeStatus.BAD_CODEC
-              ? `codec ${options.codec.name} not supported`
-              : `protocol version ${PROTOCOL_VERSION} not supported`;
-          return fail(`server refused handshake: ${why}`);
-        }
-        cleanup();
-        socket.on('error', () => {});
-        const conn = new Connection(
-          socket,
-          options.codec,
-          options.address,
-          hello.maxFrameBytes,
-          maxFrameBytes,
-        );
-        resolve(conn);
-        const rest = received.subarray(SERVER_HELLO_BYTES);
-        if (rest.length > 0) conn.onData(rest);
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        socket.off('error', onError);
-        socket.off('close', onClose);
-        socket.off('data', onData);
-      };
-      socket.once('error', onError);
-      socket.once('close', onClose);
-      socket.on('data', onData);
-      // Over TLS, the hello goes out once the server's certificate has been verified.
-      socket.once(options.tls ? 'secureConnect' : 'connect', () =>
-        socket.write(encodeClientHello({ version: PROTOCOL_VERSION, codec: options.codec.name })),
-      );
-    });
+  static async connect(options: ConnectOptions): Promise<Connection> {
+    const { socket, serverMaxFrameBytes, rest } = await dial(options);
+    // No I/O event can run between dial's resolution and this continuation, so no byte is missed.
+    const conn = new Connection(
+      socket,
+      options.codec,
+      options.address,
+      serverMaxFrameBytes,
+      options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    );
+    if (rest.length > 0) conn.onData(rest);
+    return conn;
   }
 
   get isOpen(): boolean {

@@ -52,6 +52,9 @@ export function withContext(ctx: CallContext, patch: Partial<CallContext>): Call
   return { ...ctx, ...patch };
 }
 
+/** The longest delay setTimeout honours: a deadline further away gets no timer (it cannot fire first anyway). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Milliseconds left before the deadline, never negative. */
 export function remainingMs(ctx: Pick<CallContext, 'deadline'>, now = Date.now()): number {
   return Math.max(0, ctx.deadline - now);

@@ -1,9 +1,8 @@
-import type { CallContext, Metadata } from '../core/context.js';
+import { type CallContext, MAX_TIMER_MS, type Metadata } from '../core/context.js';
 import type { PeerIdentity } from '../security/peer.js';
 import type { Principal } from '../security/principal.js';
 
 /** The longest delay setTimeout honours. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The context of one call on the server, and the connection's record of it.

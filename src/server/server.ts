@@ -1,6 +1,7 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import type { Methods, ServiceDefinition } from '../contract/define.js';
+import { MAX_TIMER_MS } from '../core/context.js';
 import type { Filter } from '../core/service.js';
 import type { InstanceInput } from '../registry/instance.js';
 import type { Registration, Registry } from '../registry/registry.js';
@@ -11,7 +12,6 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame.js';
 import { Admission } from './admission.js';
 import { connectionGuard } from './guard.js';
 import { type Handlers, Router } from './router.js';
-import { MAX_TIMER_MS } from './server-call.js';
 import { ServerConnection } from './server-connection.js';
 
 export interface ServerOptions {
