@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,14 +9,23 @@ import { type DeploymentScaleApi, type KubernetesScalerOptions, kubernetesScaler
  * No Kubernetes cluster can run here, so the scaler talks to a small local HTTP server
  * that mimics the two API endpoints it uses — GET and PUT
  * /apis/apps/v1/namespaces/{ns}/deployments/{name}/scale — including resourceVersion
- * conflicts. Where the official client loads (@kubernetes/client-node 2 needs Node.js
- * 22.19+), the suite runs through it with a kubeconfig pointing at the fake; everywhere
- * it also runs through `fetchApi` below, a plain-HTTP stand-in of the same two calls.
+ * conflicts. Wherever the official client loads (the 1.x line installed as the
+ * devDependency does on every supported Node.js; 2.x needs Node.js 22.19+), the suite runs
+ * through it with a kubeconfig pointing at the fake; everywhere it also runs through
+ * `fetchApi` below, a plain-HTTP stand-in of the same two calls that documents the wire
+ * contract.
  */
-// Gated on the runtime rather than tried: on older Node.js its failed load leaves an
-// unhandled rejection inside the test runner even when the import is caught.
-const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-const k8s = major > 22 || (major === 22 && minor >= 19) ? await import('@kubernetes/client-node') : undefined;
+// Gated on the installed version and the runtime rather than tried: where 2.x cannot
+// load, its failed import leaves an unhandled rejection inside the test runner even when
+// the import is caught.
+function officialClientLoads(): boolean {
+  const { version } = createRequire(import.meta.url)('@kubernetes/client-node/package.json') as {
+    version: string;
+  };
+  const [node = 0, nodeMinor = 0] = process.versions.node.split('.').map(Number);
+  return Number.parseInt(version, 10) < 2 || node > 22 || (node === 22 && nodeMinor >= 19);
+}
+const k8s = officialClientLoads() ? await import('@kubernetes/client-node') : undefined;
 
 /** The two calls over fetch, failing like the official client (an error with `code`). */
 function fetchApi(base: string, token: string): DeploymentScaleApi {

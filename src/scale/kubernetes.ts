@@ -20,8 +20,8 @@ export interface KubernetesScalerOptions {
    */
   kubeConfig?: KubeConfig | string;
   /**
-   * The API to use instead of building one from kubeConfig, e.g. an `AppsV1Api` of
-   * @kubernetes/client-node 1.x: version 2 needs Node.js 22.19+ (its undici does).
+   * The API to use instead of building one from kubeConfig: an `AppsV1Api` made
+   * elsewhere, or any object with these two calls.
    */
   api?: DeploymentScaleApi;
   /** Attempts when another writer changes the scale between our read and write; default 3. */
@@ -31,8 +31,9 @@ export interface KubernetesScalerOptions {
 /**
  * Scales a Deployment through its scale subresource, as `kubectl scale` and the HPA do.
  * The Kubernetes client is imported on first use, so nothing loads it unless this
- * scaler actually runs. The service account needs get and update on
- * `deployments/scale` in the namespace.
+ * scaler actually runs: its 1.x line (1.1.2 or later) on any supported Node.js, its 2.x
+ * line on Node.js 22.19+ (its undici needs that); both have the same object-parameter API.
+ * The service account needs get and update on `deployments/scale` in the namespace.
  *
  * Kubernetes removes pods itself on scale-in, so the `prefer` hint is ignored; the pods'
  * preStop hook and SIGTERM handling (see `runInstance`) make their departure lossless.
@@ -46,7 +47,7 @@ export function kubernetesScaler(options: KubernetesScalerOptions): Scaler {
       const k8s = await import('@kubernetes/client-node').catch((err: Error) => {
         throw new Error(
           `kubernetesScaler: cannot load @kubernetes/client-node (${err.message}); ` +
-            'install it, and on Node.js < 22.19 use its 1.x line or pass `api`',
+            'install it (1.x from 1.1.2 works on Node.js 20.19+, 2.x needs Node.js 22.19+) or pass `api`',
           { cause: err },
         );
       });
