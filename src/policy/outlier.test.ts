@@ -132,6 +132,27 @@ describe('outlierDetection', () => {
     d.dispose();
   });
 
+  it('tracks a host forgotten while idle again once it is called, so its ejection wears off', async () => {
+    const clock = fakeClock();
+    const d = outlierDetection({ intervalMs: 1000, baseEjectionMs: 2000, forgetAfterMs: 5000, clock });
+    const { endpoints, failing } = fleet(3, d);
+    for (const e of endpoints) await hit(e, 1);
+    await clock.advance(10_000); // every host forgotten, the sweep timer stopped
+    expect(clock.pending).toBe(0);
+    failing.add('h0');
+    await hit(endpoints[0]!, 5);
+    expect(endpoints[0]!.status).toBe('ejected');
+    expect(d.ejected()).toEqual(['h0']);
+    failing.clear();
+    await clock.advance(3000);
+    expect(endpoints[0]!.status).toBe('open');
+    // The share the ejection took is back: another host can be ejected.
+    failing.add('h1');
+    await hit(endpoints[1]!, 5);
+    expect(d.ejected()).toEqual(['h1']);
+    d.dispose();
+  });
+
   it('keeps its timer off the event loop and stops it on dispose', async () => {
     const clock = fakeClock();
     const d = outlierDetection({ clock });

@@ -63,6 +63,8 @@ interface Host {
   timesEjected: number;
   ejectedUntil: number;
   lastActive: number;
+  /** Whether `hosts` holds this record; a sweep forgets idle hosts, a call brings them back. */
+  tracked: boolean;
 }
 
 /**
@@ -91,7 +93,7 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
   const ejects = createEmitter<EjectEvent>();
   const unejects = createEmitter<UnejectEvent>();
   let timer: TimerHandle | undefined;
-  let ejectedCount = 0;
+  let disposed = false;
 
   const schedule = () => {
     if (timer === undefined) timer = unref(clock.setTimeout(tick, intervalMs));
@@ -102,15 +104,19 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
     if (hosts.size > 0) schedule();
   };
 
-  const mayEject = () => ejectedCount < Math.max(1, Math.floor(hosts.size * maxShare));
+  // Derived, not counted, so a forgotten or replaced host cannot leak a share of the cap.
+  const mayEject = () => {
+    let ejectedNow = 0;
+    for (const host of hosts.values()) if (host.ejectedUntil > 0) ejectedNow++;
+    return ejectedNow < Math.max(1, Math.floor(hosts.size * maxShare));
+  };
 
   const doEject = (host: Host, event: Omit<EjectEvent, 'instance' | 'ejectionMs' | 'timesEjected'>) => {
-    if (host.ejectedUntil > 0 || !mayEject()) return;
+    if (!host.tracked || host.ejectedUntil > 0 || !mayEject()) return;
     host.timesEjected++;
     const ms = Math.min(maxMs, baseMs * host.timesEjected);
     host.ejectedUntil = clock.now() + ms;
     host.consecutive = 0;
-    ejectedCount++;
     eject(host.endpoint, 'outlier');
     ejects.emit({
       instance: host.endpoint.instance.id,
@@ -122,7 +128,6 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
 
   const unEject = (host: Host) => {
     host.ejectedUntil = 0;
-    ejectedCount--;
     release(host.endpoint, 'outlier');
     unejects.emit({ instance: host.endpoint.instance.id });
   };
@@ -140,6 +145,7 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
       if (host.calls > 0) host.lastActive = now;
       else if (host.ejectedUntil === 0 && now - host.lastActive >= forgetAfterMs) {
         hosts.delete(id);
+        host.tracked = false;
         continue;
       }
       if (host.calls >= volume && host.ejectedUntil === 0)
@@ -162,6 +168,15 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
   }
 
   const record = (host: Host, failure: boolean) => {
+    if (disposed) return;
+    // Forgotten while idle but called again: track it (and sweep) again, or an ejection
+    // made now would never be released. A record replaced by a newer endpoint stays out.
+    if (!host.tracked && !hosts.has(host.endpoint.instance.id)) {
+      host.tracked = true;
+      host.lastActive = clock.now();
+      hosts.set(host.endpoint.instance.id, host);
+      schedule();
+    }
     host.calls++;
     if (!failure) {
       host.successes++;
@@ -181,11 +196,17 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
       timesEjected: 0,
       ejectedUntil: 0,
       lastActive: clock.now(),
+      tracked: !disposed,
     };
     const previous = hosts.get(id);
-    if (previous && previous.ejectedUntil > 0) unEject(previous);
-    hosts.set(id, host);
-    schedule();
+    if (previous) {
+      if (previous.ejectedUntil > 0) unEject(previous);
+      previous.tracked = false;
+    }
+    if (!disposed) {
+      hosts.set(id, host);
+      schedule();
+    }
     // A promise chain rather than async/await: this runs on every attempt.
     return (req, ctx, next) =>
       invoke(next, req, ctx).then(
@@ -213,7 +234,11 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
     dispose() {
       if (timer !== undefined) clock.clearTimeout(timer);
       timer = undefined;
-      for (const host of hosts.values()) if (host.ejectedUntil > 0) unEject(host);
+      disposed = true;
+      for (const host of hosts.values()) {
+        if (host.ejectedUntil > 0) unEject(host);
+        host.tracked = false;
+      }
       hosts.clear();
     },
   };
