@@ -153,6 +153,18 @@ describe('outlierDetection', () => {
     d.dispose();
   });
 
+  it('caps ejections by the hosts still in use, not those that left in a scale-down', async () => {
+    const clock = fakeClock();
+    const d = outlierDetection({ consecutiveFailures: 1, clock });
+    const { endpoints, failing } = fleet(20, d);
+    await clock.advance(60_000); // 17 endpoints left the directory; their records linger
+    const live = endpoints.slice(0, 3);
+    for (const e of live) failing.add(e.instance.id);
+    for (const e of live) await hit(e, 2);
+    expect(live.filter((e) => e.status === 'ejected')).toHaveLength(1);
+    d.dispose();
+  });
+
   it('keeps its timer off the event loop and stops it on dispose', async () => {
     const clock = fakeClock();
     const d = outlierDetection({ clock });

@@ -104,11 +104,24 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
     if (hosts.size > 0) schedule();
   };
 
+  // A host is live while ejected or if it had calls in this or the last two intervals (or
+  // was just created). Hosts that left the directory are kept up to forgetAfterMs, and the
+  // Endpoint exposes no removed flag, so counting every known host would let a scale-down
+  // (20 → 3) eject most of the survivors. Idle live hosts are left out too, which only
+  // lowers the cap: the detector errs towards ejecting fewer hosts.
+  const isLive = (host: Host, now: number) =>
+    host.ejectedUntil > 0 || host.calls > 0 || now - host.lastActive <= 2 * intervalMs;
+
   // Derived, not counted, so a forgotten or replaced host cannot leak a share of the cap.
   const mayEject = () => {
+    const now = clock.now();
+    let live = 0;
     let ejectedNow = 0;
-    for (const host of hosts.values()) if (host.ejectedUntil > 0) ejectedNow++;
-    return ejectedNow < Math.max(1, Math.floor(hosts.size * maxShare));
+    for (const host of hosts.values()) {
+      if (host.ejectedUntil > 0) ejectedNow++;
+      if (isLive(host, now)) live++;
+    }
+    return ejectedNow < Math.max(1, Math.floor(live * maxShare));
   };
 
   const doEject = (host: Host, event: Omit<EjectEvent, 'instance' | 'ejectionMs' | 'timesEjected'>) => {
