@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RpcError } from '../core/errors.js';
 import type { Service } from '../core/service.js';
 import { type BreakEvent, circuitBreaker, endpointBreaker } from './breaker.js';
-import { ctxFor, fakeClock, fakeEndpoint } from './testing.js';
+import { ctxFor, fakeClock, fakeEndpoint, hangs } from './testing.js';
 
 const ok: Service = async () => 'ok';
 const down: Service = async () => {
@@ -123,6 +123,25 @@ describe('circuitBreaker', () => {
     expect(b.state).toBe('open'); // 3 of 5 slow
   });
 
+  it('re-trips when half-open probes do not settle within the open wait', async () => {
+    const clock = fakeClock();
+    const b = circuitBreaker({ window: { size: 1 }, minimumCalls: 1, halfOpenCalls: 2, openMs: 100, clock });
+    const breaks: BreakEvent[] = [];
+    b.onBreak((e) => breaks.push(e));
+    await run(b, down, 1);
+    await clock.advance(100);
+    void b(0, ctxFor(), hangs).catch(() => {});
+    void b(1, ctxFor(), hangs).catch(() => {});
+    await clock.advance(99);
+    expect(b.state).toBe('half-open');
+    await clock.advance(1);
+    expect(b.state).toBe('open'); // the hung probes count as a failed probe: the wait doubles
+    expect(breaks.map((e) => e.openMs)).toEqual([100, 200]);
+    await clock.advance(200);
+    expect(await run(b, ok, 2)).toEqual(['ok', 'ok']);
+    expect(b.state).toBe('closed');
+  });
+
   it('drops outcomes of calls admitted before a trip', async () => {
     const clock = fakeClock();
     const b = circuitBreaker({ window: { size: 2 }, minimumCalls: 2, halfOpenCalls: 1, openMs: 10, clock });
@@ -179,5 +198,44 @@ describe('endpointBreaker', () => {
     ep.status = 'draining';
     await clock.advance(10);
     expect(ep.status).toBe('draining');
+  });
+  it('ejects a half-open endpoint while all its probes are out, and re-trips if they hang', async () => {
+    const clock = fakeClock();
+    const factory = endpointBreaker({
+      window: { size: 1 },
+      minimumCalls: 1,
+      halfOpenCalls: 2,
+      openMs: 100,
+      clock,
+    });
+    const breaks: BreakEvent[] = [];
+    factory.onBreak((e) => breaks.push(e));
+    let handler: Service = down;
+    const ep = fakeEndpoint('h', (req, ctx) => handler(req, ctx), [factory]);
+    await ep.call(0, ctxFor()).catch(() => {});
+    await clock.advance(100);
+    expect(ep.status).toBe('open');
+    handler = hangs;
+    const caller = new AbortController();
+    void ep.call(0, ctxFor({ signal: caller.signal })).catch(() => {});
+    expect(ep.status).toBe('open'); // one probe slot left
+    void ep.call(1, ctxFor()).catch(() => {});
+    expect(ep.status).toBe('ejected'); // a pick now could only fail fast
+    caller.abort(new RpcError('CANCELLED', 'caller gave up')); // a cancelled probe frees its slot
+    await clock.flush();
+    expect(ep.status).toBe('open');
+    void ep.call(2, ctxFor()).catch(() => {});
+    expect(ep.status).toBe('ejected');
+    await clock.advance(100); // the probes outlived the open wait
+    expect(breaks.map((e) => e.openMs)).toEqual([100, 200]);
+    expect(ep.status).toBe('ejected');
+    handler = ok;
+    await clock.advance(200);
+    expect(ep.status).toBe('open');
+    await ep.call(3, ctxFor());
+    await ep.call(4, ctxFor());
+    expect(ep.status).toBe('open');
+    await clock.advance(1000);
+    expect(clock.pending).toBe(0);
   });
 });

@@ -54,6 +54,8 @@ interface Emitters {
   break: Emitter<BreakEvent>;
   halfOpen: Emitter<BreakerStateEvent>;
   reset: Emitter<BreakerStateEvent>;
+  /** Internal: every half-open probe slot taken (with ms until they time out), or one freed. */
+  probes?: { full(timeoutMs: number): void; free(): void };
 }
 
 function emitters(): Emitters {
@@ -77,6 +79,9 @@ export class CircuitBreaker {
   private trips = 0;
   private probesIssued = 0;
   private probesPassed = 0;
+  /** When probes still out count as failed; set when the last probe slot is taken. */
+  private probeDeadline = 0;
+  private lastWaitMs = 0;
   private readonly minimumCalls: number;
   private readonly failureRate: number;
   private readonly slowCallRate: number;
@@ -117,11 +122,22 @@ export class CircuitBreaker {
     return this.state === 'open' ? Math.max(0, this.openUntil - this.now()) : 0;
   }
 
-  /** Moves an open breaker whose wait has passed to half-open. */
+  /**
+   * Moves an open breaker whose wait has passed to half-open, and re-trips a half-open one
+   * whose probes have not all settled within the last open wait: a hung probe would
+   * otherwise hold it half-open, refusing every other call, forever.
+   */
   poll(): BreakerState {
     if (this.state === 'open' && this.now() >= this.openUntil) {
       this.transition('half-open');
       this.emit.halfOpen.emit({ instance: this.instance });
+    } else if (
+      this.state === 'half-open' &&
+      this.probeDeadline > 0 &&
+      this.probesIssued > this.probesPassed &&
+      this.now() >= this.probeDeadline
+    ) {
+      this.trip();
     }
     return this.state;
   }
@@ -130,7 +146,11 @@ export class CircuitBreaker {
   acquire(): number {
     if (this.state === 'closed') return this.generation;
     if (this.poll() === 'open' || this.probesIssued >= this.halfOpenCalls) return -1;
-    this.probesIssued++;
+    if (++this.probesIssued === this.halfOpenCalls) {
+      // Kept from the first time the slots fill, so re-filling a freed slot never extends it.
+      if (this.probeDeadline === 0) this.probeDeadline = this.now() + this.lastWaitMs;
+      this.emit.probes?.full(Math.max(0, this.probeDeadline - this.now()));
+    }
     return this.generation;
   }
 
@@ -139,8 +159,9 @@ export class CircuitBreaker {
     if (token !== this.generation) return;
     const slow = durationMs >= this.slowCallMs;
     if (this.state === 'half-open') {
-      if (failure === undefined) this.probesIssued--;
-      else if (failure || slow) this.trip();
+      if (failure === undefined) {
+        if (this.probesIssued-- === this.halfOpenCalls) this.emit.probes?.free();
+      } else if (failure || slow) this.trip();
       else if (++this.probesPassed >= this.halfOpenCalls) {
         this.trips = 0;
         this.transition('closed');
@@ -164,6 +185,7 @@ export class CircuitBreaker {
     const slowCallRate = calls ? w.slow / calls : 0;
     const wait = Math.min(this.maxOpenMs, this.openMs * 2 ** Math.min(this.trips, 30));
     this.trips++;
+    this.lastWaitMs = wait;
     this.openUntil = this.now() + wait;
     this.transition('open');
     this.emit.break.emit({ instance: this.instance, calls, failureRate, slowCallRate, openMs: wait });
@@ -173,6 +195,7 @@ export class CircuitBreaker {
     this.state = to;
     this.generation++;
     this.probesIssued = this.probesPassed = 0;
+    this.probeDeadline = 0;
     this.window.reset();
   }
 }
@@ -218,8 +241,11 @@ export type EndpointBreakerFactory = EndpointFilterFactory & BreakerEvents;
 /**
  * A breaker per endpoint. While open the endpoint is `ejected`, so balancers skip it; a
  * timer wakes it to half-open (`open` again) when the wait ends, since an ejected endpoint
- * receives no calls that could do it. Calls that still reach an open or saturated
- * half-open breaker fail with UNAVAILABLE naming the instance, so retry goes elsewhere.
+ * receives no calls that could do it. Once every probe is out it is ejected again until
+ * one settles: a balancer would keep picking it, and each of those calls would fail fast
+ * here, unseen by load tracking. A timer re-trips it if the probes outlive the open wait.
+ * Calls that still reach an open or saturated half-open breaker fail with UNAVAILABLE
+ * naming the instance, so retry goes elsewhere.
  */
 export function endpointBreaker(options: BreakerOptions = {}): EndpointBreakerFactory {
   const e = emitters();
@@ -228,24 +254,39 @@ export function endpointBreaker(options: BreakerOptions = {}): EndpointBreakerFa
   const factory: EndpointFilterFactory = (endpoint) => {
     const id = endpoint.instance.id;
     const own = emitters();
-    const breaker = new CircuitBreaker(options, own, id);
     let wake: TimerHandle | undefined;
-    own.break.event((ev) => {
-      eject(endpoint, 'breaker');
+    const wakeIn = (ms: number) => {
       if (wake !== undefined) clock.clearTimeout(wake);
       wake = unref(
         clock.setTimeout(() => {
           wake = undefined;
           breaker.poll();
-        }, ev.openMs),
+        }, ms),
       );
+    };
+    own.probes = {
+      full(timeoutMs) {
+        eject(endpoint, 'breaker');
+        if (wake === undefined) wakeIn(timeoutMs);
+      },
+      free: () => release(endpoint, 'breaker'),
+    };
+    const breaker = new CircuitBreaker(options, own, id);
+    own.break.event((ev) => {
+      eject(endpoint, 'breaker');
+      wakeIn(ev.openMs);
       e.break.emit(ev);
     });
     own.halfOpen.event((ev) => {
       release(endpoint, 'breaker');
       e.halfOpen.emit(ev);
     });
-    own.reset.event((ev) => e.reset.emit(ev));
+    own.reset.event((ev) => {
+      if (wake !== undefined) clock.clearTimeout(wake);
+      wake = undefined;
+      release(endpoint, 'breaker');
+      e.reset.emit(ev);
+    });
     return guard(breaker, classifier, () => {
       const err = rejection('UNAVAILABLE', 'breaker', `circuit open for instance ${id}`);
       err.instance = id;
