@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { EndpointStatus } from '../client/endpoint-types.js';
 import { balancerContract } from './balancer.case.js';
 import { routable } from './health.js';
+import { p2cEwma } from './p2c-ewma.js';
 import { mulberry32 } from './prng.js';
 import { roundRobin } from './round-robin.js';
-import { countPicks, testEndpoints } from './test-endpoints.js';
+import { countPicks, testContext, testEndpoints } from './test-endpoints.js';
 import { zoneAware } from './zone-aware.js';
 
 balancerContract('zoneAware', () => zoneAware({ zone: 'z1', inner: roundRobin({ random: mulberry32(13) }) }));
@@ -36,6 +37,18 @@ describe('zoneAware', () => {
     expect(zonesPicked(3)).toEqual(['z1', 'z2']); // 1 of 4
     expect(zonesPicked(4)).toEqual(['z2']);
     expect(zonesPicked(2, 0.75)).toEqual(['z1', 'z2']);
+  });
+
+  it('goes to another zone when a retry avoids every local endpoint', () => {
+    for (const inner of [roundRobin({ random: () => 0 }), p2cEwma({ random: mulberry32(7) })]) {
+      const all = testEndpoints(4, (i) => ({ zone: i < 2 ? 'z1' : 'z2' }));
+      const b = zoneAware({ zone: 'z1', inner });
+      const avoiding = (...ids: string[]) => testContext({ avoid: new Set(ids) });
+      for (let i = 0; i < 50; i++) {
+        expect(b.pick(all, avoiding('e0'))!.instance.id).toBe('e1'); // stays local while it can
+        expect(b.pick(all, avoiding('e0', 'e1'))!.instance.zone).toBe('z2');
+      }
+    }
   });
 
   it('uses every zone when none of the endpoints is local', () => {

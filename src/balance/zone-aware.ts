@@ -1,4 +1,5 @@
 import type { Endpoint } from '../client/endpoint-types.js';
+import { isAvoided } from './avoid.js';
 import type { Balancer } from './balancer.js';
 import { isHealthy, sourceOf } from './health.js';
 import { memoBySet } from './snapshot.js';
@@ -36,7 +37,15 @@ export function zoneAware(options: ZoneAwareOptions): Balancer {
     name: `zone-aware(${inner.name})`,
     pick(endpoints, ctx) {
       if (endpoints.length === 0) return undefined;
-      return inner.pick(choose(endpoints), ctx);
+      const chosen = choose(endpoints);
+      // A retry or hedge that must avoid every local endpoint goes to another zone: the
+      // inner balancer would fall back to an avoided one, which is worse than crossing.
+      if (chosen !== endpoints && ctx.avoid !== undefined && ctx.avoid.size > 0) {
+        let allAvoided = true;
+        for (const e of chosen) if (!isAvoided(e, ctx)) allAvoided = false;
+        if (allAvoided) return inner.pick(endpoints, ctx);
+      }
+      return inner.pick(chosen, ctx);
     },
   };
 }
