@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RpcError } from '../core/errors.js';
 import type { Service } from '../core/service.js';
 import { bulkhead } from './bulkhead.js';
-import { ctxFor, deferred, fakeClock } from './testing.js';
+import { ctxFor, deferred, fakeClock, nodeLikeClock } from './testing.js';
 
 function gated() {
   const gates: ReturnType<typeof deferred<string>>[] = [];
@@ -73,6 +73,22 @@ describe('bulkhead', () => {
     gates[0]!.resolve('a');
     await first;
     expect(b.active).toBe(0);
+  });
+
+  it('a queued waiter with a 30-day deadline (past the timer limit) keeps waiting', async () => {
+    const clock = nodeLikeClock();
+    const b = bulkhead({ maxConcurrent: 1, maxQueue: 1, clock });
+    const { service, gates, started } = gated();
+    const first = b(1, ctxFor(), service);
+    const second = b(2, ctxFor({ deadline: clock.now() + 30 * 86_400_000 }), service);
+    await clock.advance(60_000);
+    expect(b.queued).toBe(1);
+    gates[0]!.resolve('a');
+    await first;
+    await clock.flush();
+    expect(started).toEqual([1, 2]);
+    gates[1]!.resolve('b');
+    expect(await second).toBe('b');
   });
 
   it('releases the slot when the call fails', async () => {

@@ -1,4 +1,4 @@
-import { listenAbort, unlistenAbort } from '../core/context.js';
+import { listenAbort, MAX_TIMER_MS, unlistenAbort } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import { createEmitter, type Event } from '../core/events.js';
 import type { Filter } from '../core/service.js';
@@ -89,7 +89,9 @@ export function bulkhead(options: BulkheadOptions): BulkheadFilter {
       tail = waiter;
       queued++;
       listenAbort(signal, onAbort);
-      if (deadline !== Number.POSITIVE_INFINITY) {
+      // Node fires a timer longer than MAX_TIMER_MS after 1 ms: wait without one instead.
+      const ms = deadline - clock.now();
+      if (ms <= MAX_TIMER_MS) {
         timer = clock.setTimeout(() => {
           if (shed.size > 0) shed.emit({ method, policy: 'bulkhead', reason: 'deadline in queue' });
           leave(
@@ -97,7 +99,7 @@ export function bulkhead(options: BulkheadOptions): BulkheadFilter {
               mayHaveProcessed: false,
             }),
           );
-        }, deadline - clock.now());
+        }, ms);
       }
     });
 

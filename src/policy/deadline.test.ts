@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RpcError } from '../core/errors.js';
 import type { Service } from '../core/service.js';
 import { attemptTimeout, timeout } from './deadline.js';
-import { ctxFor, deferred, fakeClock, hangs } from './testing.js';
+import { ctxFor, deferred, fakeClock, hangs, nodeLikeClock } from './testing.js';
 
 describe('timeout', () => {
   it('tightens the deadline (earliest wins) and aborts the inner signal when it passes', async () => {
@@ -76,6 +76,18 @@ describe('timeout', () => {
     const q = timeout({ totalMs: 50, clock })(1, ctxFor(), async () => 'y');
     expect(await q).toBe('y');
     expect(clock.pending).toBe(0);
+  });
+
+  it('a 30-day deadline (past the 2^31 − 1 ms timer limit) does not fire early', async () => {
+    const clock = nodeLikeClock();
+    const d = deferred<string>();
+    let settled = false;
+    const p = timeout({ clock })(1, ctxFor({ deadline: clock.now() + 30 * 86_400_000 }), () => d.promise);
+    void p.finally(() => (settled = true)).catch(() => {});
+    await clock.advance(60_000);
+    expect(settled).toBe(false);
+    d.resolve('late but in time');
+    expect(await p).toBe('late but in time');
   });
 
   it('follows the caller signal: cancellation rejects at once', async () => {

@@ -1,4 +1,4 @@
-import { type CallContext, listenAbort, unlistenAbort, withContext } from '../core/context.js';
+import { type CallContext, listenAbort, MAX_TIMER_MS, unlistenAbort, withContext } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import type { Filter, Service } from '../core/service.js';
 import { abortError, type Clock, systemClock } from './clock.js';
@@ -83,7 +83,7 @@ function runUntil<Req, Res>(
     let done = false;
     const settle = () => {
       done = true;
-      clock.clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimeout(timer);
       child?.dispose();
       unlistenAbort(ctx.signal, onAbort);
     };
@@ -92,14 +92,22 @@ function runUntil<Req, Res>(
       settle();
       reject(abortError(ctx.signal));
     };
-    const timer = clock.setTimeout(() => {
-      if (done) return;
-      const what = perAttempt ? 'attempt' : 'call';
-      const err = new RpcError('DEADLINE_EXCEEDED', `${what} deadline of ${Math.round(ms)} ms exceeded`);
-      settle();
-      child?.abort(err);
-      reject(err);
-    }, ms);
+    // Node fires a timer longer than MAX_TIMER_MS (~24.8 days) after 1 ms; a deadline that
+    // far away gets no timer, and the layers below still see ctx.deadline.
+    const timer =
+      ms > MAX_TIMER_MS
+        ? undefined
+        : clock.setTimeout(() => {
+            if (done) return;
+            const what = perAttempt ? 'attempt' : 'call';
+            const err = new RpcError(
+              'DEADLINE_EXCEEDED',
+              `${what} deadline of ${Math.round(ms)} ms exceeded`,
+            );
+            settle();
+            child?.abort(err);
+            reject(err);
+          }, ms);
     listenAbort(ctx.signal, onAbort);
     let pending: Promise<Res>;
     try {

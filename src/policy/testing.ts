@@ -2,7 +2,7 @@ import { isAvoided } from '../balance/avoid.js';
 import type { Balancer } from '../balance/balancer.js';
 import type { Directory, Endpoint, EndpointFilterFactory } from '../client/endpoint-types.js';
 import { newLoad } from '../client/endpoint-types.js';
-import { type CallContext, NEVER_ABORTED } from '../core/context.js';
+import { type CallContext, MAX_TIMER_MS, NEVER_ABORTED } from '../core/context.js';
 import { compose, type Service } from '../core/service.js';
 import type { Clock, TimerHandle } from './clock.js';
 
@@ -54,6 +54,14 @@ export function fakeClock(start = 1_000_000): FakeClock {
       return timers.size;
     },
   };
+}
+
+/** A fake clock that, like Node, fires a timer longer than MAX_TIMER_MS after 1 ms. */
+export function nodeLikeClock(start?: number): FakeClock {
+  const clock = fakeClock(start);
+  const setTimeout = clock.setTimeout;
+  clock.setTimeout = (fn, ms) => setTimeout(fn, ms > MAX_TIMER_MS ? 1 : ms);
+  return clock;
 }
 
 export function ctxFor(patch: Partial<CallContext> = {}): CallContext {
