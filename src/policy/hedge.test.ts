@@ -90,6 +90,21 @@ describe('hedge', () => {
     expect(await p).toBe('late but fine');
   });
 
+  it('a backup whose service throws synchronously fails that attempt, not the timer', async () => {
+    const clock = fakeClock();
+    const first = deferred<string>();
+    let n = 0;
+    const service: Service = () => {
+      if (++n === 1) return first.promise;
+      throw new RpcError('INTERNAL', 'thrown, not rejected');
+    };
+    const p = hedge({ initialDelayMs: 5, budget: false, clock })(1, ctxFor(), service);
+    await clock.advance(5);
+    expect(n).toBe(2);
+    first.reject(new RpcError('UNAVAILABLE', 'primary failed too'));
+    await expect(p).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
   it('stays within its budget', async () => {
     const clock = fakeClock();
     const budget = retryBudget({ percent: 0.1, minPerSecond: 0, clock });

@@ -1,7 +1,7 @@
 import { type CallContext, listenAbort, unlistenAbort, withContext } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import { createEmitter, type Event } from '../core/events.js';
-import type { Filter } from '../core/service.js';
+import { type Filter, invoke } from '../core/service.js';
 import { type RetryBudget, retryBudget } from './budget.js';
 import { abandonedAsSlow } from './classify.js';
 import { abortError, type Clock, systemClock, type TimerHandle } from './clock.js';
@@ -117,7 +117,8 @@ export function hedge(options: HedgeOptions = {}): HedgeFilter {
         const attemptCtx = withPickSink(withContext(ctx, patch), (id) => tried.add(id));
         const start = clock.now();
         starts.push(start);
-        next(req, attemptCtx).then(
+        // invoke: a backup starts from a timer, where a synchronous throw would go uncaught.
+        invoke(next, req, attemptCtx).then(
           (res) => {
             tracker.record(clock.now() - start);
             if (settled) return;
