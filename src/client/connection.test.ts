@@ -1,6 +1,5 @@
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CallContext, NEVER_ABORTED } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import { createServer, type Server } from '../server/server.js';
 import { Greeter } from '../test/greeter.js';
@@ -13,103 +12,11 @@ import {
   type Frame,
   FrameType,
 } from '../wire/frame.js';
-import { FrameDecoder } from '../wire/frame-decoder.js';
-import {
-  decodeClientHello,
-  encodeServerHello,
-  HandshakeStatus,
-  PROTOCOL_VERSION,
-} from '../wire/handshake.js';
+import { HandshakeStatus } from '../wire/handshake.js';
 import { Connection } from './connection.js';
+import { cleanups, ctx, dial, failure, reply, runCleanups, scripted } from './test-scripted.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function ctx(method = 'greeter/echo', patch: Partial<CallContext> = {}): CallContext {
-  return {
-    method,
-    service: 'greeter',
-    deadline: Number.POSITIVE_INFINITY,
-    signal: NEVER_ABORTED,
-    metadata: {},
-    attempt: 1,
-    idempotent: false,
-    ...patch,
-  };
-}
-
-interface ScriptedServer {
-  address: string;
-  /** 'data' events seen after the handshake, per connection. */
-  dataEvents: number[];
-  sockets: Socket[];
-}
-
-/** A hand-written server that does the handshake and hands every frame to `onFrame`. */
-async function scripted(
-  onFrame: (frame: Frame, socket: Socket) => void,
-  status: number = HandshakeStatus.OK,
-): Promise<ScriptedServer> {
-  const state: ScriptedServer = { address: '', dataEvents: [], sockets: [] };
-  const net: NetServer = createNetServer((socket) => {
-    socket.on('error', () => {});
-    state.sockets.push(socket);
-    const index = state.dataEvents.push(0) - 1;
-    const decoder = new FrameDecoder();
-    let hello: Buffer | undefined = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      if (hello) {
-        hello = Buffer.concat([hello, chunk]);
-        const parsed = decodeClientHello(hello);
-        if (!parsed) return;
-        chunk = hello.subarray(parsed.used);
-        hello = undefined;
-        socket.write(
-          encodeServerHello({
-            version: PROTOCOL_VERSION,
-            status,
-            maxFrameBytes: 1 << 20,
-            maxConcurrentCalls: 100,
-          }),
-        );
-        if (chunk.length === 0) return;
-      }
-      state.dataEvents[index]!++;
-      decoder.push(chunk, (f) => onFrame(f, socket));
-    });
-  });
-  await new Promise<void>((resolve) => net.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of state.sockets) s.destroy();
-        net.close(() => resolve());
-      }),
-  );
-  const bound = net.address();
-  if (!bound || typeof bound === 'string') throw new Error('no address');
-  state.address = `127.0.0.1:${bound.port}`;
-  return state;
-}
-
-async function dial(address: string): Promise<Connection> {
-  const conn = await Connection.connect({ address, codec: jsonCodec(), connectTimeoutMs: 2_000 });
-  cleanups.push(() => conn.destroy());
-  return conn;
-}
-
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => e as RpcError,
-  );
-
-const reply = (socket: Socket, callId: number, value: unknown) =>
-  socket.write(encodeResponse(callId, Buffer.from(JSON.stringify(value))));
+afterEach(runCleanups);
 
 describe('Connection failures and retry safety', () => {
   it('fails a call whose connection the server kills mid-call with UNAVAILABLE, may have processed', async () => {
@@ -354,5 +261,63 @@ describe('close', () => {
     expect(err.code).toBe('UNAVAILABLE');
     expect(err.mayHaveProcessed).toBe(true);
     expect(err.message).toMatch(/grace period/);
+  });
+});
+
+describe('congested socket (peer stops reading)', () => {
+  /** A peer that handshakes, then stops reading; `resume()` starts it again. Records request methods. */
+  async function stalled() {
+    const methods: string[] = [];
+    const server = await scripted((f) => {
+      if (f.type === FrameType.REQUEST) methods.push(decodeRequest(f.body).method);
+    });
+    const conn = await dial(server.address);
+    server.sockets[0]!.pause();
+    // 40 × 900 KB: far more than the loopback buffers hold, so the writer stays congested.
+    const big = 'x'.repeat(900_000);
+    const fillers = Array.from({ length: 40 }, () => conn.call(big, ctx('s/big')).catch(() => {}));
+    await new Promise((resolve) => setImmediate(resolve));
+    return { conn, methods, fillers, resume: () => server.sockets[0]!.resume() };
+  }
+
+  const settledWithin = <T>(p: Promise<T>, ms: number) =>
+    Promise.race([
+      p,
+      new Promise<string>((r) => setTimeout(() => r(`still pending after ${ms} ms`), ms).unref()),
+    ]);
+
+  it('a call queued behind a congested socket fails at its deadline, as never processed', async () => {
+    const { conn } = await stalled();
+    const call = failure(conn.call('small', ctx('s/small', { deadline: Date.now() + 100 })));
+    const err = (await settledWithin(call, 5_000)) as RpcError;
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err.code).toBe('DEADLINE_EXCEEDED');
+    expect(err.mayHaveProcessed).toBe(false);
+  });
+
+  it('a queued call fails at once when its signal aborts', async () => {
+    const { conn } = await stalled();
+    const ac = new AbortController();
+    const call = failure(conn.call('small', ctx('s/small', { signal: ac.signal })));
+    ac.abort();
+    const err = (await settledWithin(call, 5_000)) as RpcError;
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err.code).toBe('CANCELLED');
+    expect(err.mayHaveProcessed).toBe(false);
+  });
+
+  it('a queued call that gave up is never written once the socket drains', async () => {
+    const { conn, methods, resume } = await stalled();
+    // Cancelled rather than timed out: a deadline would also stop a stale waiter from writing.
+    const ac = new AbortController();
+    const gaveUp = failure(conn.call('small', ctx('s/gave-up', { signal: ac.signal })));
+    ac.abort();
+    await gaveUp;
+    resume();
+    await expect.poll(() => methods.length, { timeout: 10_000 }).toBe(40);
+    // Frames go out in order: once a later call arrives, the one that gave up can no longer come.
+    void conn.call('marker', ctx('s/marker')).catch(() => {});
+    await expect.poll(() => methods.at(-1), { timeout: 10_000 }).toBe('s/marker');
+    expect(methods).not.toContain('s/gave-up');
   });
 });

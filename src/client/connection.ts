@@ -2,14 +2,12 @@ import type { Socket } from 'node:net';
 import { type CallContext, MAX_TIMER_MS, NEVER_ABORTED } from '../core/context.js';
 import { RpcError, statusFromNumber } from '../core/errors.js';
 import { createEmitter } from '../core/events.js';
-import { type Codec, encodePayload } from '../wire/codec.js';
+import type { Codec } from '../wire/codec.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   decodeError,
   decodeGoAway,
   encodeEmpty,
-  encodeMetadata,
-  encodeRequest,
   type Frame,
   FrameType,
   MAX_CALL_ID,
@@ -18,6 +16,7 @@ import { FrameDecoder } from '../wire/frame-decoder.js';
 import { FrameWriter } from '../wire/writer.js';
 import { type DialOptions, dial } from './dial.js';
 import { onDeadline, Pending } from './pending-call.js';
+import { encodeCall } from './request-frame.js';
 
 export interface ConnectOptions extends DialOptions {
   /** Largest frame accepted from the server (default 4 MiB). */
@@ -29,19 +28,12 @@ export const DEFAULT_CLOSE_GRACE_MS = 5_000;
 /** After the last call, how long to wait for the peer to close its side before destroying the socket. */
 const CLOSE_LINGER_MS = 1_000;
 
-const methodCache = new Map<string, Buffer>();
-function methodBytes(method: string): Buffer {
-  let bytes = methodCache.get(method);
-  if (!bytes) {
-    bytes = Buffer.from(method, 'utf8');
-    if (methodCache.size < 10_000) methodCache.set(method, bytes);
-  }
-  return bytes;
-}
-
 function unavailable(message: string, mayHaveProcessed: boolean, cause?: unknown): RpcError {
   return new RpcError('UNAVAILABLE', message, { mayHaveProcessed, cause });
 }
+
+const expiredBeforeSending = () =>
+  new RpcError('DEADLINE_EXCEEDED', 'deadline expired before sending', { mayHaveProcessed: false });
 
 /** One multiplexed client connection to one server. */
 export class Connection {
@@ -99,20 +91,7 @@ export class Connection {
 
   /** Sends one call; rejects with RpcError. The deadline and signal come from ctx. */
   call(input: unknown, ctx: CallContext): Promise<unknown> {
-    // Plain promise rather than async: no extra promise and microtask per call.
-    if (this.writer.writable) return this.send(input, ctx);
-    return this.writer.whenWritable().then(() => this.send(input, ctx));
-  }
-
-  private send(input: unknown, ctx: CallContext): Promise<unknown> {
-    if (this.state !== 'open') {
-      return Promise.reject(
-        unavailable(
-          `connection to ${this.address} is ${this.state === 'draining' ? 'draining after GOAWAY' : 'closed'}`,
-          false,
-        ),
-      );
-    }
+    if (this.state !== 'open') return Promise.reject(this.refusal());
     const signal = ctx.signal;
     if (signal.aborted)
       return Promise.reject(
@@ -121,56 +100,59 @@ export class Connection {
     let timeoutMs: number | undefined;
     if (ctx.deadline !== Number.POSITIVE_INFINITY) {
       timeoutMs = ctx.deadline - Date.now();
-      if (timeoutMs <= 0) {
-        return Promise.reject(
-          new RpcError('DEADLINE_EXCEEDED', 'deadline expired before sending', { mayHaveProcessed: false }),
-        );
-      }
+      if (timeoutMs <= 0) return Promise.reject(expiredBeforeSending());
     }
-    const id = this.nextId;
-    let frame: Buffer;
-    try {
-      frame = encodeRequest(
-        id,
-        methodBytes(ctx.method),
-        timeoutMs,
-        encodeMetadata(ctx.metadata),
-        encodePayload(this.codec, input),
-      );
-    } catch (err) {
-      return Promise.reject(
-        new RpcError('INVALID_ARGUMENT', `cannot encode request: ${(err as Error).message}`, {
-          mayHaveProcessed: false,
-          cause: err,
-        }),
-      );
-    }
-    if (frame.length > this.serverMaxFrameBytes) {
-      return Promise.reject(
-        new RpcError(
-          'RESOURCE_EXHAUSTED',
-          `request of ${frame.length} bytes exceeds the server's frame limit of ${this.serverMaxFrameBytes}`,
-          { mayHaveProcessed: false },
-        ),
-      );
-    }
-    this.nextId++;
-    // Call ids never wrap: a connection that used them all drains and the endpoint dials anew.
-    if (this.nextId >= MAX_CALL_ID) this.state = 'draining';
-    this.writer.write(frame, id);
-    const p = new Pending(this, id, signal);
+    // Armed before writing: a call queued behind a congested socket still ends at its deadline.
+    const p = new Pending(this, signal);
     // Longer than setTimeout's limit (~24.8 days) would fire after 1 ms: no timer, like no deadline.
     if (timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS)
-      p.timer = setTimeout(onDeadline, timeoutMs, this, id, timeoutMs);
+      p.timer = setTimeout(onDeadline, timeoutMs, p, timeoutMs);
     if (signal !== NEVER_ABORTED) {
       signal.addEventListener('abort', p, { once: true });
       p.listening = true;
     }
-    this.pending.set(id, p);
-    return new Promise<unknown>((resolve, reject) => {
+    // Plain promise rather than async: no extra promise and microtask per call.
+    const promise = new Promise<unknown>((resolve, reject) => {
       p.resolve = resolve;
       p.reject = reject;
     });
+    if (this.writer.writable) this.send(p, input, ctx, timeoutMs);
+    else {
+      // Only the congested path allocates this closure; abandon() removes it if the call gives up.
+      p.waiter = () => {
+        p.waiter = undefined;
+        if (this.state !== 'open') return this.fail(p, this.refusal());
+        const left = ctx.deadline - Date.now();
+        if (left <= 0) return this.fail(p, expiredBeforeSending());
+        this.send(p, input, ctx, ctx.deadline === Number.POSITIVE_INFINITY ? undefined : left);
+      };
+      this.writer.onWritable(p.waiter);
+    }
+    return promise;
+  }
+
+  private send(p: Pending, input: unknown, ctx: CallContext, timeoutMs: number | undefined): void {
+    const id = this.nextId;
+    const frame = encodeCall(this.codec, id, input, ctx, timeoutMs, this.serverMaxFrameBytes);
+    if (frame instanceof RpcError) return this.fail(p, frame);
+    this.nextId++;
+    // Call ids never wrap: a connection that used them all drains and the endpoint dials anew.
+    if (this.nextId >= MAX_CALL_ID) this.state = 'draining';
+    p.id = id;
+    this.pending.set(id, p);
+    this.writer.write(frame, id);
+  }
+
+  private refusal(): RpcError {
+    const why = this.state === 'draining' ? 'draining after GOAWAY' : 'closed';
+    return unavailable(`connection to ${this.address} is ${why}`, false);
+  }
+
+  /** Rejects a call that was never written. */
+  private fail(p: Pending, err: RpcError): void {
+    if (p.timer) clearTimeout(p.timer);
+    if (p.listening) p.signal.removeEventListener('abort', p);
+    p.reject(err);
   }
 
   /** Round-trip time in ms of a PING. */
@@ -226,12 +208,16 @@ export class Connection {
     this.socket.destroy();
   }
 
-  /** Fails one pending call locally and tells the server to stop working on it. */
-  abandon(id: number, err: RpcError): void {
-    const p = this.pending.get(id);
-    if (!p) return;
-    this.settle(id, p);
-    this.writer.write(encodeEmpty(FrameType.CANCEL, id));
+  /** Fails one pending call locally and tells the server to stop working on it (if it was sent). */
+  abandon(p: Pending, err: RpcError): void {
+    if (p.waiter) {
+      this.writer.offWritable(p.waiter);
+      p.waiter = undefined;
+      return this.fail(p, err);
+    }
+    if (this.pending.get(p.id) !== p) return;
+    this.settle(p.id, p);
+    this.writer.write(encodeEmpty(FrameType.CANCEL, p.id));
     p.reject(err);
   }
 

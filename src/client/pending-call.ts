@@ -2,34 +2,50 @@ import { RpcError } from '../core/errors.js';
 
 /** What a pending call needs from its connection: a way to give up on it. */
 export interface Abandoning {
-  abandon(id: number, err: RpcError): void;
+  abandon(p: Pending, err: RpcError): void;
 }
 
 /**
  * A call awaiting its reply. It is its own abort listener (`handleEvent`) and its timer
  * gets its arguments through setTimeout, so a call allocates no closures beyond its promise.
+ * It is armed (timer, abort listener) before it is written, so a call queued behind a
+ * congested socket still ends at its deadline.
  */
 export class Pending {
   resolve!: (value: unknown) => void;
   reject!: (err: RpcError) => void;
   timer: NodeJS.Timeout | undefined = undefined;
   listening = false;
+  /** The call id once written; 0 while it waits for the socket to drain. */
+  id = 0;
+  /** While waiting for drain: the writer's callback, removed if the call gives up first. */
+  waiter: (() => void) | undefined = undefined;
 
   constructor(
     readonly conn: Abandoning,
-    readonly id: number,
     readonly signal: AbortSignal,
   ) {}
 
   handleEvent(): void {
     const reason = this.signal.reason;
     this.conn.abandon(
-      this.id,
-      reason instanceof RpcError ? reason : new RpcError('CANCELLED', 'cancelled by the caller'),
+      this,
+      reason instanceof RpcError
+        ? reason
+        : new RpcError('CANCELLED', 'cancelled by the caller', { mayHaveProcessed: this.id !== 0 }),
     );
   }
 }
 
-export function onDeadline(conn: Abandoning, id: number, timeoutMs: number): void {
-  conn.abandon(id, new RpcError('DEADLINE_EXCEEDED', `deadline exceeded after ${Math.round(timeoutMs)} ms`));
+export function onDeadline(p: Pending, timeoutMs: number): void {
+  p.conn.abandon(
+    p,
+    new RpcError(
+      'DEADLINE_EXCEEDED',
+      p.id === 0
+        ? `deadline exceeded after ${Math.round(timeoutMs)} ms waiting for a congested connection`
+        : `deadline exceeded after ${Math.round(timeoutMs)} ms`,
+      { mayHaveProcessed: p.id !== 0 },
+    ),
+  );
 }

@@ -9,7 +9,8 @@ export class FrameWriter {
   private queue: Buffer[] = [];
   private queued = 0;
   private scheduled = false;
-  private drainWaiters: (() => void)[] = [];
+  /** A Set so a waiter that gave up (deadline, abort) leaves at once instead of piling up. */
+  private drainWaiters = new Set<() => void>();
   /** Highest REQUEST call id handed to the socket; lets a client tell which calls may have been sent. */
   flushedCallId = 0;
   private pendingCallId = 0;
@@ -20,10 +21,7 @@ export class FrameWriter {
     private readonly hooks: { onCongested?: () => void; onDrain?: () => void } = {},
   ) {
     socket.on('drain', () => {
-      this.writable = true;
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const w of waiters) w();
+      this.release();
       this.hooks.onDrain?.();
     });
   }
@@ -57,17 +55,22 @@ export class FrameWriter {
     }
   };
 
-  /** Resolves when the socket can take more (immediately if it can). */
-  whenWritable(): Promise<void> {
-    if (this.writable) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  /** Calls `waiter` once the socket can take more (drain) or is gone (release); see offWritable. */
+  onWritable(waiter: () => void): void {
+    this.drainWaiters.add(waiter);
   }
 
-  /** Releases anyone waiting for drain (the socket is gone). */
+  /** Forgets a waiter that no longer wants to write. */
+  offWritable(waiter: () => void): void {
+    this.drainWaiters.delete(waiter);
+  }
+
+  /** Releases anyone waiting for drain (drained, or the socket is gone). */
   release(): void {
     this.writable = true;
+    if (this.drainWaiters.size === 0) return;
     const waiters = this.drainWaiters;
-    this.drainWaiters = [];
+    this.drainWaiters = new Set();
     for (const w of waiters) w();
   }
 }
