@@ -69,54 +69,81 @@ export function hedge(options: HedgeOptions = {}): HedgeFilter {
     if (ctx.signal.aborted) return Promise.reject(abortError(ctx.signal));
     budget?.deposit();
     return new Promise((resolve, reject) => {
-      const controllers: ChildSignal[] = [];
-      const starts: number[] = [];
-      const tried = new Set(ctx.avoid);
+      // The first attempt lives in plain variables: most calls answer before any backup is
+      // due, so the lists of attempts and the set of tried instances are made only then.
+      let first!: ChildSignal;
+      let firstStart = 0;
+      let backups: ChildSignal[] | undefined;
+      let backupStarts: number[] | undefined;
+      let firstPick: string | undefined;
+      let tried: Set<string> | undefined;
+      let launched = 0;
       let failed = 0;
       let settled = false;
       let timer: TimerHandle | undefined;
       const wait = delay();
 
+      const cancel = (c: ChildSignal, start: number, winner: ChildSignal | undefined, now: number) => {
+        if (c !== winner) {
+          // A loser that ran past the hedge delay was slow by the very measure that sent the
+          // backup: its instance is charged with it (see abandonedAsSlow). A backup that lost
+          // to a primary answering just after it left is only cancelled.
+          const ran = now - start;
+          c.abort(
+            winner !== undefined && ran >= wait
+              ? abandonedAsSlow(
+                  `lost to a hedged attempt after ${Math.round(ran)} ms (hedge delay ${Math.round(wait)} ms)`,
+                )
+              : LOST(),
+          );
+        }
+        c.dispose();
+      };
       const finish = (winner?: ChildSignal) => {
         settled = true;
         if (timer !== undefined) clock.clearTimeout(timer);
         unlistenAbort(ctx.signal, onAbort);
         const now = clock.now();
-        for (let i = 0; i < controllers.length; i++) {
-          const c = controllers[i]!;
-          if (c !== winner) {
-            // A loser that ran past the hedge delay was slow by the very measure that sent the
-            // backup: its instance is charged with it (see abandonedAsSlow). A backup that lost
-            // to a primary answering just after it left is only cancelled.
-            const ran = now - starts[i]!;
-            c.abort(
-              winner !== undefined && ran >= wait
-                ? abandonedAsSlow(
-                    `lost to a hedged attempt after ${Math.round(ran)} ms (hedge delay ${Math.round(wait)} ms)`,
-                  )
-                : LOST(),
-            );
-          }
-          c.dispose();
-        }
+        cancel(first, firstStart, winner, now);
+        if (backups)
+          for (let i = 0; i < backups.length; i++) cancel(backups[i]!, backupStarts![i]!, winner, now);
       };
       const onAbort = () => {
         if (settled) return;
         finish();
         reject(abortError(ctx.signal));
       };
+      // Instances already tried, for the backups to avoid; built when the first backup leaves.
+      const triedSoFar = () => {
+        if (tried === undefined) {
+          tried = new Set(ctx.avoid);
+          if (firstPick !== undefined) tried.add(firstPick);
+        }
+        return tried;
+      };
+      const sink = (id: string) => {
+        if (tried !== undefined) tried.add(id);
+        else if (firstPick === undefined) firstPick = id;
+        else triedSoFar().add(id);
+      };
 
       const launch = (n: number) => {
         const controller = childSignal(ctx.signal);
-        controllers.push(controller);
         const signal = controller.signal;
         const patch: Partial<CallContext> =
           n === 0
             ? { signal, attempt: ctx.attempt }
-            : { signal, attempt: ctx.attempt + n, avoid: new Set(tried) };
-        const attemptCtx = withPickSink(withContext(ctx, patch), (id) => tried.add(id));
+            : { signal, attempt: ctx.attempt + n, avoid: new Set(triedSoFar()) };
+        const attemptCtx = withPickSink(withContext(ctx, patch), sink);
         const start = clock.now();
-        starts.push(start);
+        if (n === 0) {
+          first = controller;
+          firstStart = start;
+        } else {
+          (backups ??= []).push(controller);
+          (backupStarts ??= []).push(start);
+        }
+        launched++;
         // invoke: a backup starts from a timer, where a synchronous throw would go uncaught.
         invoke(next, req, attemptCtx).then(
           (res) => {
@@ -128,7 +155,7 @@ export function hedge(options: HedgeOptions = {}): HedgeFilter {
           (err) => {
             if (settled) return;
             // Every attempt launched so far has failed and no backup is due: give up with this one.
-            if (++failed === controllers.length) {
+            if (++failed === launched) {
               finish();
               reject(err);
             }
@@ -141,9 +168,14 @@ export function hedge(options: HedgeOptions = {}): HedgeFilter {
           timer = undefined;
           if (settled || clock.now() >= ctx.deadline) return;
           if (budget && !budget.tryWithdraw()) return;
-          const n = controllers.length;
+          const n = launched;
           if (hedged.size > 0)
-            hedged.emit({ method: ctx.method, attempt: ctx.attempt + n, delayMs: wait, avoid: [...tried] });
+            hedged.emit({
+              method: ctx.method,
+              attempt: ctx.attempt + n,
+              delayMs: wait,
+              avoid: [...triedSoFar()],
+            });
           launch(n);
           if (n < maxHedges) arm();
         }, wait);
