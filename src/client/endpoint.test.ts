@@ -1,9 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { roundRobin } from '../balance/round-robin.js';
+import { NEVER_ABORTED } from '../core/context.js';
 import type { RpcError } from '../core/errors.js';
+import { eject, release } from '../policy/eject.js';
+import { normalizeInstance } from '../registry/instance.js';
 import { createServer, type Server } from '../server/server.js';
 import { Greeter } from '../test/greeter.js';
+import { jsonCodec } from '../wire/codec.js';
 import { createClient } from './client.js';
+import { ClientEndpoint } from './endpoint.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -63,5 +68,31 @@ describe('client endpoints', () => {
     expect(a.echoes).toBeGreaterThan(0);
     expect(b.echoes).toBeGreaterThan(0);
     expect(a.connections + b.connections).toBe(2);
+  });
+});
+
+describe('endpoint status', () => {
+  it('a dial that failed while ejected leaves the endpoint unavailable, not open, when released', async () => {
+    const instance = normalizeInstance({ service: 's', address: '127.0.0.1:1', id: 'x' });
+    const endpoint = new ClientEndpoint(instance, {
+      codec: jsonCodec(),
+      endpointFilters: [],
+      connectTimeoutMs: 2_000,
+      maxFrameBytes: undefined,
+      backoff: { initialMs: 60_000 },
+      onStatus: () => {},
+    });
+    cleanup.push(() => endpoint.close());
+    eject(endpoint, 'test');
+    const ctx = { method: 's/m', service: 's', deadline: Number.POSITIVE_INFINITY, signal: NEVER_ABORTED };
+    // Waits for the eager dial to fail (refused), which leaves the ejection in place.
+    await expect(
+      endpoint.call({}, { ...ctx, metadata: {}, attempt: 1, idempotent: true }),
+    ).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
+    expect(endpoint.status).toBe('ejected');
+    release(endpoint, 'test');
+    expect(endpoint.status).toBe('unavailable');
   });
 });

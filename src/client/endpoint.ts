@@ -59,6 +59,9 @@ export class ClientEndpoint implements Endpoint {
   }
 
   set status(next: EndpointStatus) {
+    // A holder releasing an ejection asks for open; if the dial failed meanwhile (in backoff,
+    // no connection), open would fail every pick fast with the cached error: stay unavailable.
+    if (next === 'open' && this.lastError && !this.conn?.isOpen) next = 'unavailable';
     if (next === this._status) return;
     this._status = next;
     this.options.onStatus();
