@@ -128,6 +128,25 @@ describe('retry', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('takes the budget token after the backoff, so a call cancelled while sleeping spends none', async () => {
+    const clock = fakeClock();
+    const budget = retryBudget({ percent: 0, minPerSecond: 0.1, windowMs: 10_000, clock }); // 1 retry
+    const r = retry({ backoff: constantBackoff(1000), budget, clock });
+    const caller = new AbortController();
+    const cancelled = r(1, ctxFor({ signal: caller.signal }), script([unavailable('a')]).service);
+    const outcome = cancelled.catch((e: RpcError) => e);
+    await clock.advance(500);
+    caller.abort();
+    expect(await outcome).toMatchObject({ instance: 'a' });
+    expect(budget.balance()).toBe(1);
+    const { service, seen } = script([unavailable('b')]);
+    const p = r(2, ctxFor(), service);
+    await clock.advance(1000);
+    expect(await p).toBe('ok');
+    expect(seen).toHaveLength(2);
+    expect(budget.balance()).toBe(0);
+  });
+
   it('calls without a signal leave no listener behind on the shared never-aborted signal', async () => {
     const clock = fakeClock();
     const r = retry({ backoff: constantBackoff(5), clock, budget: false });

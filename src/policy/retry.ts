@@ -104,7 +104,9 @@ export function retry(options: RetryOptions = {}): RetryFilter {
         giveUp(ctx, n, 'deadline', err);
         throw thrown;
       }
-      if (budget && !budget.tryWithdraw()) {
+      // Only look at the budget here: the token is taken after the backoff, so a caller
+      // who cancels during the sleep does not spend one on a retry that never ran.
+      if (budget && budget.balance() < 1) {
         giveUp(ctx, n, 'budget', err);
         throw thrown;
       }
@@ -121,6 +123,16 @@ export function retry(options: RetryOptions = {}): RetryFilter {
           giveUp(ctx, n, 'cancelled', err);
           throw thrown;
         }
+        // A late timer can wake us at or past the deadline.
+        if (clock.now() >= ctx.deadline) {
+          giveUp(ctx, n, 'deadline', err);
+          throw thrown;
+        }
+      }
+      // Other calls may have drained the budget during the sleep.
+      if (budget && !budget.tryWithdraw()) {
+        giveUp(ctx, n, 'budget', err);
+        throw thrown;
       }
       try {
         return await next(req, withContext(ctx, avoid ? { attempt, avoid } : { attempt }));
