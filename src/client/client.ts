@@ -149,28 +149,26 @@ function resolvePolicies(option: ClientOptions['policies']): ClientPolicies {
 /** Like gRPC waiting for name resolution: the first calls wait for discovery's first answer, within their deadline. */
 function afterDiscovery(directory: ServiceDirectory, ctx: CallContext): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer =
-      ctx.deadline === Number.POSITIVE_INFINITY
-        ? undefined
-        : setTimeout(
-            () =>
-              reject(
-                new RpcError(
-                  'DEADLINE_EXCEEDED',
-                  `no instances of ${ctx.service} discovered before the deadline`,
-                  { mayHaveProcessed: false },
-                ),
-              ),
-            Math.max(0, ctx.deadline - Date.now()),
-          );
-    const onAbort = () =>
-      reject(new RpcError('CANCELLED', 'cancelled while waiting for discovery', { mayHaveProcessed: false }));
-    listenAbort(ctx.signal, onAbort);
-    directory.ready.then(() => {
+    let timer: NodeJS.Timeout | undefined;
+    // Every way out (discovery, client closed, deadline, abort) clears the timer and the listener.
+    const done = (err?: RpcError) => {
       clearTimeout(timer);
       unlistenAbort(ctx.signal, onAbort);
-      resolve();
-    });
+      if (err) reject(err);
+      else resolve();
+    };
+    const onAbort = () =>
+      done(new RpcError('CANCELLED', 'cancelled while waiting for discovery', { mayHaveProcessed: false }));
+    if (ctx.signal.aborted) return onAbort();
+    if (ctx.deadline !== Number.POSITIVE_INFINITY) {
+      const message = `no instances of ${ctx.service} discovered before the deadline`;
+      timer = setTimeout(
+        () => done(new RpcError('DEADLINE_EXCEEDED', message, { mayHaveProcessed: false })),
+        Math.max(0, ctx.deadline - Date.now()),
+      );
+    }
+    listenAbort(ctx.signal, onAbort);
+    directory.ready.then(() => done(), done);
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Balancer } from '../balance/balancer.js';
 import { routable } from '../balance/health.js';
+import { RpcError } from '../core/errors.js';
 import type { Disposable } from '../core/events.js';
 import type { Instance } from '../registry/instance.js';
 import type { Discovery } from '../registry/registry.js';
@@ -28,14 +29,22 @@ export class ServiceDirectory implements Directory {
   private panic = false;
   private readonly watch: Disposable;
   private resolveReady!: () => void;
+  private rejectReady!: (err: RpcError) => void;
   /** True once discovery has reported at least once. */
   resolved = false;
-  /** Resolves once discovery has reported at least once. */
-  readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
+  /**
+   * Resolves once discovery has reported at least once; rejects (UNAVAILABLE, never processed)
+   * if the directory is closed before that, so calls waiting for discovery do not hang.
+   */
+  readonly ready = new Promise<void>((resolve, reject) => {
+    this.resolveReady = resolve;
+    this.rejectReady = reject;
+  });
 
   constructor(private readonly options: DirectoryOptions) {
     this.service = options.service;
     this.balancer = options.balancer;
+    this.ready.catch(() => {}); // nobody may be waiting when it is closed
     this.watch = options.discovery.watch(options.service, (instances) => this.update(instances));
   }
 
@@ -93,6 +102,8 @@ export class ServiceDirectory implements Directory {
 
   async close(): Promise<void> {
     this.watch.dispose();
+    if (!this.resolved)
+      this.rejectReady(new RpcError('UNAVAILABLE', 'client closed', { mayHaveProcessed: false }));
     await Promise.all([...this.endpoints.values()].map((e) => e.close()));
     this.endpoints.clear();
     this.allSnapshot = [];

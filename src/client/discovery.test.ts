@@ -1,6 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { roundRobin } from '../balance/round-robin.js';
+import type { RpcError } from '../core/errors.js';
 import { memoryRegistry } from '../registry/memory.js';
+import type { Discovery } from '../registry/registry.js';
 import { createServer, type Server } from '../server/server.js';
 import { Greeter } from '../test/greeter.js';
 import { createClient } from './client.js';
@@ -67,5 +69,47 @@ describe('discovery through a registry', () => {
     await a.registrations[0]!.setStatus('OUT_OF_SERVICE');
     await expect.poll(() => client.$directory.routable().map((e) => e.instance.address)).toEqual([b.address]);
     for (let i = 0; i < 6; i++) await expect(client.echo(null)).resolves.toBe('b');
+  });
+});
+
+describe('calls waiting for the first discovery answer', () => {
+  const silent = { watch: () => ({ dispose() {} }) } as unknown as Discovery;
+
+  it('fail with UNAVAILABLE, never processed, when the client is closed', async () => {
+    const client = createClient(Greeter, { registry: silent });
+    const call = client.echo(1).catch((e: unknown) => e as RpcError);
+    await client.close();
+    const err = await Promise.race([call, new Promise((r) => setTimeout(() => r('still pending'), 2_000))]);
+    expect(err).toMatchObject({ code: 'UNAVAILABLE', mayHaveProcessed: false });
+  });
+
+  it('leave no deadline timer behind when aborted', async () => {
+    vi.useFakeTimers();
+    cleanup.push(async () => vi.useRealTimers());
+    const client = createClient(Greeter, { registry: silent });
+    cleanup.push(() => client.close());
+    const ac = new AbortController();
+    const call = client
+      .echo(1, { timeoutMs: 60_000, signal: ac.signal })
+      .catch((e: unknown) => e as RpcError);
+    expect(vi.getTimerCount()).toBe(1);
+    ac.abort();
+    expect(await call).toMatchObject({ code: 'CANCELLED', mayHaveProcessed: false });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('leave no abort listener behind when the deadline passes', async () => {
+    vi.useFakeTimers();
+    cleanup.push(async () => vi.useRealTimers());
+    const client = createClient(Greeter, { registry: silent });
+    cleanup.push(() => client.close());
+    const ac = new AbortController();
+    const added = vi.spyOn(ac.signal, 'addEventListener');
+    const removed = vi.spyOn(ac.signal, 'removeEventListener');
+    const call = client.echo(1, { timeoutMs: 50, signal: ac.signal }).catch((e: unknown) => e as RpcError);
+    await vi.advanceTimersByTimeAsync(60);
+    expect(await call).toMatchObject({ code: 'DEADLINE_EXCEEDED', mayHaveProcessed: false });
+    expect(added).toHaveBeenCalledTimes(1);
+    expect(removed).toHaveBeenCalledWith('abort', added.mock.calls[0]![1]);
   });
 });
