@@ -12,6 +12,7 @@ import {
   type CallContext,
   EMPTY_METADATA,
   listenAbort,
+  MAX_TIMER_MS,
   type Metadata,
   NEVER_ABORTED,
   unlistenAbort,
@@ -160,11 +161,13 @@ function afterDiscovery(directory: ServiceDirectory, ctx: CallContext): Promise<
     const onAbort = () =>
       done(new RpcError('CANCELLED', 'cancelled while waiting for discovery', { mayHaveProcessed: false }));
     if (ctx.signal.aborted) return onAbort();
-    if (ctx.deadline !== Number.POSITIVE_INFINITY) {
+    const left = ctx.deadline - Date.now();
+    // Beyond setTimeout's limit (~24.8 days) a timer would fire after 1 ms: none, like no deadline.
+    if (left <= MAX_TIMER_MS) {
       const message = `no instances of ${ctx.service} discovered before the deadline`;
       timer = setTimeout(
         () => done(new RpcError('DEADLINE_EXCEEDED', message, { mayHaveProcessed: false })),
-        Math.max(0, ctx.deadline - Date.now()),
+        Math.max(0, left),
       );
     }
     listenAbort(ctx.signal, onAbort);

@@ -112,4 +112,13 @@ describe('calls waiting for the first discovery answer', () => {
     expect(added).toHaveBeenCalledTimes(1);
     expect(removed).toHaveBeenCalledWith('abort', added.mock.calls[0]![1]);
   });
+
+  it('keep waiting with a deadline beyond the timer limit (setTimeout would fire after 1 ms)', async () => {
+    const client = createClient(Greeter, { registry: silent });
+    cleanup.push(() => client.close());
+    const month = 30 * 24 * 3600 * 1000;
+    const call = client.echo(1, { timeoutMs: month }).catch((e: unknown) => e as RpcError);
+    const outcome = await Promise.race([call, new Promise((r) => setTimeout(() => r('still waiting'), 50))]);
+    expect(outcome).toBe('still waiting');
+  });
 });
