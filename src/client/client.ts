@@ -118,7 +118,8 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
     ...(options.filters ?? []),
     ...policies.filters,
   )((options.cluster ?? policies.cluster)(directory));
-  const baseMetadata = options.metadata;
+  // Copied and frozen once, so calls without their own metadata share it instead of copying it.
+  const baseMetadata = options.metadata ? Object.freeze({ ...options.metadata }) : undefined;
 
   const client: Record<string, unknown> = {
     close: async () => {
@@ -192,7 +193,11 @@ function callContext(
     if (!(timeoutMs >= 0)) throw new RpcError('INVALID_ARGUMENT', `timeoutMs must be >= 0, got ${timeoutMs}`);
     deadline = Math.min(deadline, now + timeoutMs);
   }
-  const metadata = baseMetadata ? { ...baseMetadata, ...call.metadata } : (call.metadata ?? EMPTY_METADATA);
+  const metadata = call.metadata
+    ? baseMetadata
+      ? { ...baseMetadata, ...call.metadata }
+      : call.metadata
+    : (baseMetadata ?? EMPTY_METADATA);
   const ctx: { -readonly [K in keyof CallContext]: CallContext[K] } = {
     method,
     service,
