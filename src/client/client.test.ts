@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Metadata } from '../core/context.js';
+import { defaultClientPolicies } from '../policy/defaults.js';
 import { createServer } from '../server/server.js';
 import { Greeter } from '../test/greeter.js';
 import { createClient } from './client.js';
@@ -44,5 +45,21 @@ describe('client metadata', () => {
     expect(seen[1]).toBe(seen[0]);
     expect(Object.isFrozen(seen[0])).toBe(true);
     expect(seen[2]).toEqual({ tenant: 'b', trace: 't' });
+  });
+});
+
+describe('client policies', () => {
+  it('close() leaves a ready-made (possibly shared) policy stack to its owner', async () => {
+    const address = await echoServer();
+    const shared = defaultClientPolicies();
+    const disposed = vi.spyOn(shared, 'dispose');
+    const a = createClient(Greeter, { addresses: [address], policies: shared });
+    const b = createClient(Greeter, { addresses: [address], policies: shared });
+    await a.close();
+    expect(disposed).not.toHaveBeenCalled();
+    await expect(b.echo(1)).resolves.toBe(1);
+    await b.close();
+    expect(disposed).not.toHaveBeenCalled();
+    shared.dispose();
   });
 });

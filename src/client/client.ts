@@ -54,6 +54,8 @@ export interface ClientOptions {
   /**
    * The resilience stack: options for `defaultClientPolicies()` (the default: budgeted retry
    * with failover, per-endpoint breaker, outlier ejection), a ready stack, or false for none.
+   * `close()` disposes only a stack the client built; a ready stack may be shared by several
+   * clients, so its owner calls `dispose()` once all of them are closed.
    */
   policies?: ClientPolicyOptions | ClientPolicies | false;
   /** Turns the endpoint directory into the terminal service (failover, forking, broadcast…). */
@@ -97,6 +99,7 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
   const discovery = options.registry ?? (options.addresses ? staticDiscovery(options.addresses) : undefined);
   if (!discovery) throw new TypeError('createClient needs `addresses` or `registry`');
   const policies = resolvePolicies(options.policies);
+  const ownsPolicies = policies !== options.policies;
   const balancer = options.balancer ?? p2cEwma();
   const directory = new ServiceDirectory({
     service: def.name,
@@ -123,7 +126,7 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
 
   const client: Record<string, unknown> = {
     close: async () => {
-      policies.dispose();
+      if (ownsPolicies) policies.dispose();
       await directory.close();
     },
     $directory: directory,
