@@ -3,7 +3,7 @@ import type { Metadata } from '../core/context.js';
 import { defaultClientPolicies } from '../policy/defaults.js';
 import { createServer } from '../server/server.js';
 import { Greeter } from '../test/greeter.js';
-import { createClient } from './client.js';
+import { createClient, type PanicEvent } from './client.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -61,5 +61,26 @@ describe('client policies', () => {
     await b.close();
     expect(disposed).not.toHaveBeenCalled();
     shared.dispose();
+  });
+});
+
+describe('panic mode', () => {
+  it('is reported through $events.onPanic on entering and on leaving, with counts', async () => {
+    const addresses = [await echoServer(), await echoServer()];
+    const client = createClient(Greeter, { addresses, policies: false });
+    cleanup.push(() => client.close());
+    await expect.poll(() => client.$directory.routable().length).toBe(2);
+    const events: PanicEvent[] = [];
+    client.$events.onPanic((e) => events.push(e));
+    const [a, b] = client.$directory.all();
+    a!.status = 'ejected';
+    b!.status = 'ejected';
+    // Panic mode still routes to both: the call succeeds.
+    await expect(client.echo(1)).resolves.toBe(1);
+    expect(events).toEqual([{ type: 'panic', service: 'greeter', panic: true, routable: 2, total: 2 }]);
+    b!.status = 'open';
+    await expect(client.echo(2)).resolves.toBe(2);
+    expect(events[1]).toEqual({ type: 'panic', service: 'greeter', panic: false, routable: 1, total: 2 });
+    expect(events).toHaveLength(2);
   });
 });

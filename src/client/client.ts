@@ -18,6 +18,7 @@ import {
   unlistenAbort,
 } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
+import { createEmitter, type Event } from '../core/events.js';
 import { compose, type Filter, type Service } from '../core/service.js';
 import {
   type ClientPolicies,
@@ -29,7 +30,10 @@ import type { Discovery } from '../registry/registry.js';
 import type { ClientTlsOptions } from '../security/tls-options.js';
 import { type Codec, resolveCodec } from '../wire/codec.js';
 import type { ReconnectBackoff } from './backoff.js';
-import { ServiceDirectory } from './directory.js';
+import { type PanicEvent, ServiceDirectory } from './directory.js';
+
+export type { PanicEvent } from './directory.js';
+
 import type { Cluster, Directory, EndpointFilterFactory } from './endpoint-types.js';
 import { staticDiscovery } from './static-discovery.js';
 
@@ -75,6 +79,12 @@ export interface ClientOptions {
   reconnect?: ReconnectBackoff;
 }
 
+/** What a client reports: its policies' events, and panic mode of its directory. */
+export interface ClientEvents extends ClientPolicyEvents {
+  /** No endpoint is healthy, so calls go to all of them (`panic: true`), or one is healthy again. */
+  readonly onPanic: Event<PanicEvent>;
+}
+
 type MethodsOf<D> = D extends ServiceDefinition<string, infer M> ? M : never;
 
 /** The typed client: one async function per method, inferred from the definition. */
@@ -88,8 +98,8 @@ export type Client<D extends ServiceDefinition> = {
   close(): Promise<void>;
   /** The live endpoint set, for tools and tests. */
   readonly $directory: Directory;
-  /** Events of the resilience policies (retry, give-up, break, eject…), for metrics and the dashboard. */
-  readonly $events: ClientPolicyEvents;
+  /** Events of the resilience policies (retry, give-up, break, eject…) and panic mode, for metrics and the dashboard. */
+  readonly $events: ClientEvents;
 };
 
 export function createClient<D extends ServiceDefinition<string, Methods>>(
@@ -101,8 +111,10 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
   const policies = resolvePolicies(options.policies);
   const ownsPolicies = policies !== options.policies;
   const balancer = options.balancer ?? p2cEwma();
+  const panic = createEmitter<PanicEvent>();
   const directory = new ServiceDirectory({
     service: def.name,
+    onPanic: panic.emit,
     discovery,
     balancer,
     codec: resolveCodec(options.codec),
@@ -130,7 +142,7 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
       await directory.close();
     },
     $directory: directory,
-    $events: policies.events,
+    $events: { ...policies.events, onPanic: panic.event } satisfies ClientEvents,
   };
   for (const [name, method] of Object.entries(def.methods)) {
     const full = fullMethodName(def.name, name);

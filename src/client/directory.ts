@@ -11,8 +11,21 @@ export interface DirectoryOptions extends Omit<EndpointOptions, 'onStatus'> {
   service: string;
   discovery: Discovery;
   balancer: Balancer;
-  onPanic?: (panic: boolean) => void;
+  /** Panic mode entered or left, reported when the routable set is next computed (at a pick). */
+  onPanic?: (event: PanicEvent) => void;
   onChange?: (endpoints: readonly Endpoint[]) => void;
+}
+
+/** The directory entered panic mode (no endpoint healthy, so calls go to all) or left it. */
+export interface PanicEvent {
+  readonly type: 'panic';
+  readonly service: string;
+  /** True on entering panic mode, false on leaving it. */
+  readonly panic: boolean;
+  /** Endpoints calls are routed to now: the panic fallback, or the healthy ones after it. */
+  readonly routable: number;
+  /** Every endpoint known to the directory. */
+  readonly total: number;
 }
 
 /**
@@ -57,7 +70,13 @@ export class ServiceDirectory implements Directory {
     const { endpoints, panic } = routable(this.allSnapshot);
     if (panic !== this.panic) {
       this.panic = panic;
-      this.options.onPanic?.(panic);
+      this.options.onPanic?.({
+        type: 'panic',
+        service: this.service,
+        panic,
+        routable: endpoints.length,
+        total: this.allSnapshot.length,
+      });
     }
     this.routableSnapshot = endpoints;
     return endpoints;
