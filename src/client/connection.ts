@@ -52,6 +52,12 @@ export class Connection {
   /** Fires when the server sent GOAWAY: send nothing new here. */
   readonly onGoAway = this.goAway.event;
   readonly onClose = this.closeEmitter.event;
+  private readonly busyEmitter = createEmitter<boolean>();
+  private readonly notBusyAt: number;
+  /** True while the calls in flight are at the server's advertised limit (it would refuse more). */
+  busy = false;
+  /** Fires when `busy` changes. */
+  readonly onBusy = this.busyEmitter.event;
 
   private constructor(
     private readonly socket: Socket,
@@ -59,7 +65,10 @@ export class Connection {
     readonly address: string,
     readonly serverMaxFrameBytes: number,
     maxFrameBytes: number,
+    private readonly maxCalls: number,
   ) {
+    // Busy from the server's limit until 1/8 of it (at least one call) has finished: no flapping per call.
+    this.notBusyAt = maxCalls - Math.max(1, maxCalls >> 3);
     this.decoder = new FrameDecoder(maxFrameBytes);
     this.writer = new FrameWriter(socket);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -68,7 +77,7 @@ export class Connection {
 
   /** Dials, handshakes and resolves with an open connection, or rejects UNAVAILABLE (never processed). */
   static async connect(options: ConnectOptions): Promise<Connection> {
-    const { socket, serverMaxFrameBytes, rest } = await dial(options);
+    const { socket, serverMaxFrameBytes, serverMaxConcurrentCalls, rest } = await dial(options);
     // No I/O event can run between dial's resolution and this continuation, so no byte is missed.
     const conn = new Connection(
       socket,
@@ -76,6 +85,7 @@ export class Connection {
       options.address,
       serverMaxFrameBytes,
       options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      Math.max(1, serverMaxConcurrentCalls),
     );
     if (rest.length > 0) conn.onData(rest);
     return conn;
@@ -140,6 +150,7 @@ export class Connection {
     if (this.nextId >= MAX_CALL_ID) this.state = 'draining';
     p.id = id;
     this.pending.set(id, p);
+    if (this.pending.size >= this.maxCalls && !this.busy) this.setBusy(true);
     this.writer.write(frame, id);
   }
 
@@ -225,7 +236,13 @@ export class Connection {
     this.pending.delete(id);
     if (p.timer) clearTimeout(p.timer);
     if (p.listening) p.signal.removeEventListener('abort', p);
+    if (this.busy && this.pending.size <= this.notBusyAt) this.setBusy(false);
     if (this.state === 'draining' && this.pending.size === 0) this.end();
+  }
+
+  private setBusy(busy: boolean): void {
+    this.busy = busy;
+    this.busyEmitter.emit(busy);
   }
 
   /** Half-closes once nothing is pending; a peer that never closes its side is cut off after the linger. */

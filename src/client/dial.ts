@@ -24,6 +24,8 @@ export interface Dialled {
   readonly socket: Socket;
   /** The largest frame the server accepts, from its hello. */
   readonly serverMaxFrameBytes: number;
+  /** Calls the server runs at once on this connection, from its hello; it refuses more. */
+  readonly serverMaxConcurrentCalls: number;
   /** Bytes the server sent after its hello in the same read: the start of the frame stream. */
   readonly rest: Buffer;
 }
@@ -75,6 +77,7 @@ export function dial(options: DialOptions): Promise<Dialled> {
       resolve({
         socket,
         serverMaxFrameBytes: hello.maxFrameBytes,
+        serverMaxConcurrentCalls: hello.maxConcurrentCalls,
         rest: received.subarray(SERVER_HELLO_BYTES),
       });
     };

@@ -3,7 +3,8 @@ import type { Filter, Service } from '../core/service.js';
 import type { Instance } from '../registry/instance.js';
 
 /**
- * open: routable. busy: at its connection's in-flight limit. draining: the server sent GOAWAY.
+ * open: routable. busy: calls in flight at the server's advertised per-connection limit (until
+ * 1/8 of them finished). draining: the server sent GOAWAY.
  * ejected: removed by outlier detection or an open circuit. unavailable: no connection (in backoff).
  */
 export type EndpointStatus = 'open' | 'busy' | 'draining' | 'ejected' | 'unavailable';

@@ -1,14 +1,16 @@
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { roundRobin } from '../balance/round-robin.js';
-import { NEVER_ABORTED } from '../core/context.js';
 import type { RpcError } from '../core/errors.js';
 import { eject, release } from '../policy/eject.js';
 import { normalizeInstance } from '../registry/instance.js';
 import { createServer, type Server } from '../server/server.js';
 import { Greeter } from '../test/greeter.js';
 import { jsonCodec } from '../wire/codec.js';
+import { HandshakeStatus } from '../wire/handshake.js';
 import { createClient } from './client.js';
 import { ClientEndpoint } from './endpoint.js';
+import { ctx, reply, scripted } from './test-scripted.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -84,15 +86,44 @@ describe('endpoint status', () => {
     });
     cleanup.push(() => endpoint.close());
     eject(endpoint, 'test');
-    const ctx = { method: 's/m', service: 's', deadline: Number.POSITIVE_INFINITY, signal: NEVER_ABORTED };
     // Waits for the eager dial to fail (refused), which leaves the ejection in place.
-    await expect(
-      endpoint.call({}, { ...ctx, metadata: {}, attempt: 1, idempotent: true }),
-    ).rejects.toMatchObject({
-      code: 'UNAVAILABLE',
-    });
+    await expect(endpoint.call({}, ctx('s/m'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     expect(endpoint.status).toBe('ejected');
     release(endpoint, 'test');
     expect(endpoint.status).toBe('unavailable');
+  });
+
+  it('is busy while calls in flight reach the server limit, open again once 1/8 of them finished', async () => {
+    const held: { callId: number; socket: Socket }[] = [];
+    const server = await scripted(
+      (f, socket) => held.push({ callId: f.callId, socket }),
+      HandshakeStatus.OK,
+      16,
+    );
+    const statuses: string[] = [];
+    const endpoint: ClientEndpoint = new ClientEndpoint(
+      normalizeInstance({ service: 's', address: server.address, id: 'y' }),
+      {
+        codec: jsonCodec(),
+        endpointFilters: [],
+        connectTimeoutMs: 2_000,
+        maxFrameBytes: undefined,
+        backoff: undefined,
+        onStatus: () => statuses.push(endpoint.status),
+      },
+    );
+    cleanup.push(() => endpoint.close(50));
+    const calls = Array.from({ length: 16 }, (_, i) => endpoint.call(i, ctx('s/m')));
+    await expect.poll(() => endpoint.status).toBe('busy');
+    await expect.poll(() => held.length).toBe(16);
+    reply(held[0]!.socket, held[0]!.callId, 'done');
+    await calls[0];
+    expect(endpoint.status).toBe('busy');
+    reply(held[1]!.socket, held[1]!.callId, 'done');
+    await calls[1];
+    expect(endpoint.status).toBe('open');
+    expect(statuses).toEqual(['busy', 'open']);
+    for (const h of held.slice(2)) reply(h.socket, h.callId, 'done');
+    await Promise.all(calls);
   });
 });

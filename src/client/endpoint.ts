@@ -62,6 +62,7 @@ export class ClientEndpoint implements Endpoint {
     // A holder releasing an ejection asks for open; if the dial failed meanwhile (in backoff,
     // no connection), open would fail every pick fast with the cached error: stay unavailable.
     if (next === 'open' && this.lastError && !this.conn?.isOpen) next = 'unavailable';
+    else if (next === 'open' && this.conn?.busy) next = 'busy';
     if (next === this._status) return;
     this._status = next;
     this.options.onStatus();
@@ -116,6 +117,10 @@ export class ClientEndpoint implements Endpoint {
     }
     this.conn = conn;
     if (this._status === 'unavailable' || this._status === 'draining') this.status = 'open';
+    // At the server's in-flight limit: balancers skip it (panic mode still routes to it).
+    conn.onBusy((busy) => {
+      if (busy ? this._status === 'open' : this._status === 'busy') this.status = busy ? 'busy' : 'open';
+    });
     conn.onGoAway(() => {
       if (this._status !== 'ejected') this.status = 'draining';
     });

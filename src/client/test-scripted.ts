@@ -42,6 +42,7 @@ export interface ScriptedServer {
 export async function scripted(
   onFrame: (frame: Frame, socket: Socket) => void,
   status: number = HandshakeStatus.OK,
+  maxConcurrentCalls = 100,
 ): Promise<ScriptedServer> {
   const state: ScriptedServer = { address: '', dataEvents: [], sockets: [] };
   const net: NetServer = createNetServer((socket) => {
@@ -62,7 +63,7 @@ export async function scripted(
             version: PROTOCOL_VERSION,
             status,
             maxFrameBytes: 1 << 20,
-            maxConcurrentCalls: 100,
+            maxConcurrentCalls,
           }),
         );
         if (chunk.length === 0) return;
