@@ -4,7 +4,14 @@ export type { Balancer } from './balance/balancer.js';
 // Load balancing, resilience policies, registries, elastic scaling and security.
 export * from './balance/index.js';
 export type { ReconnectBackoff } from './client/backoff.js';
-export { type CallOptions, type Client, type ClientOptions, createClient } from './client/client.js';
+export {
+  type CallOptions,
+  type Client,
+  type ClientEvents,
+  type ClientOptions,
+  createClient,
+  type PanicEvent,
+} from './client/client.js';
 export type {
   Cluster,
   Directory,
