@@ -201,6 +201,17 @@ describe('targetTracking: step limits (fake clock)', () => {
     expect(policy(inflight(10, 10, 0, 0), 4).desired).toBe(6);
   });
 
+  it('a tick after a failed scaleTo never reverses direction', () => {
+    const { policy, clock } = clocked({ targets: [{ signal: 'inflight', target: 4 }], maxReplicas: 50 });
+    const overloaded = () => fleet(...Array.from({ length: 10 }, () => inst({ inflight: 20 })));
+    expect(policy(overloaded(), 10).desired).toBe(20);
+    // The scale failed (or someone set the count back): still 10, still 5× over target.
+    clock.t += 1_000;
+    const next = policy(overloaded(), 10);
+    expect(next.direction).not.toBe('down');
+    expect(next.desired).toBeGreaterThanOrEqual(10);
+  });
+
   it('with several limits, select max allows the most change and select min the least', () => {
     const steps = [
       { pods: 1, periodMs: 10_000 },

@@ -254,7 +254,11 @@ function stepLimit(
   // For scale-up, more change is a higher cap; for scale-down, a lower floor.
   const most = sign > 0 ? Math.max(...proposals) : Math.min(...proposals);
   const least = sign > 0 ? Math.min(...proposals) : Math.max(...proposals);
-  return rules.select === 'max' ? most : least;
+  const limit = rules.select === 'max' ? most : least;
+  // A period's budget that is used up stops the fleet; it never turns it around. The count
+  // can be below what was decided (a failed scale, an outside change), so `start` is not
+  // the real period start and the cap can come out below current: clamp, as the HPA does.
+  return sign > 0 ? Math.max(limit, current) : Math.min(limit, current);
 }
 
 function explain(
