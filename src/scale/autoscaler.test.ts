@@ -142,6 +142,41 @@ describe('autoscaler', () => {
     expect(decisions).toHaveLength(1);
   });
 
+  it('a tick after a failed scaleTo never reverses direction, and retries with the whole step', async () => {
+    const registry = await registryWith(10);
+    const clock = { t: 5_000_000 };
+    const asked: number[] = [];
+    let failing = true;
+    const autoscaler = createAutoscaler({
+      service: 'svc',
+      registry,
+      // The count stays 10 while writes fail.
+      scaler: {
+        replicas: async () => 10,
+        scaleTo: async (n) => {
+          asked.push(n);
+          if (failing) throw new Error('conflict');
+        },
+      },
+      now: () => clock.t,
+      policy: targetTracking({
+        targets: [{ signal: 'inflight', target: 4 }],
+        maxReplicas: 50,
+        now: () => clock.t,
+      }),
+      readSignals: async (instances) => instances.map((i) => ({ ...i, snapshot: snapshot(20) })),
+    });
+    const { errors } = track(autoscaler);
+    await expect.poll(async () => (await autoscaler.tick())?.ready).toBe(10);
+    failing = false;
+    clock.t += 1_000;
+    const retry = await autoscaler.tick();
+    expect(errors.map((e) => e.stage)).toEqual(['scale']);
+    // 5× over target: +100 % allowed; the failed write did not use up the period's budget.
+    expect(asked).toEqual([20, 20]);
+    expect(retry).toMatchObject({ current: 10, desired: 20, direction: 'up' });
+  });
+
   it('runs on its interval until stopped', async () => {
     const registry = await registryWith(1);
     const { scaler } = fakeScaler(1);

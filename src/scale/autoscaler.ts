@@ -133,6 +133,7 @@ export function createAutoscaler(options: AutoscalerOptions): Autoscaler {
       try {
         await options.scaler.scaleTo(decision.desired, { prefer: decision.scaleInOrder });
       } catch (err) {
+        (options.policy as ScalePolicy).notApplied?.(decision);
         fail('scale', err);
       }
     }

@@ -83,7 +83,10 @@ export interface ScaleDecision {
  * is one nobody trusts. `createAutoscaler` also accepts a plain `(signals, current) =>
  * number` and wraps it.
  */
-export type ScalePolicy = (signals: FleetSignals, current: number) => ScaleDecision;
+export type ScalePolicy = ((signals: FleetSignals, current: number) => ScaleDecision) & {
+  /** The scaler failed to apply `decision`: its step must not use up the step limits. */
+  notApplied?(decision: ScaleDecision): void;
+};
 
 const UP_DEFAULT: Required<ScaleRules> = {
   stabilizationMs: 0,
@@ -100,7 +103,9 @@ const DOWN_DEFAULT: Required<ScaleRules> = {
 };
 
 /** The Kubernetes HPA algorithm over Tensile load signals. */
-export function targetTracking(options: TargetTrackingOptions): ScalePolicy & { reset(): void } {
+export function targetTracking(
+  options: TargetTrackingOptions,
+): ScalePolicy & { reset(): void; notApplied(decision: ScaleDecision): void } {
   const now = options.now ?? Date.now;
   const tolerance = options.tolerance ?? 0.1;
   const min = options.minReplicas ?? 1;
@@ -113,6 +118,7 @@ export function targetTracking(options: TargetTrackingOptions): ScalePolicy & { 
   const startupMs = options.startupMs ?? 0;
   let recommendations: { at: number; value: number }[] = [];
   let events: { at: number; delta: number }[] = [];
+  const stepOf = new WeakMap<ScaleDecision, { at: number; delta: number }>();
 
   const policy = (fleet: FleetSignals, current: number): ScaleDecision => {
     const at = now();
@@ -163,10 +169,11 @@ export function targetTracking(options: TargetTrackingOptions): ScalePolicy & { 
     if (desired < min) limits.push(`minReplicas ${min}`);
     if (desired > max) limits.push(`maxReplicas ${max}`);
     desired = Math.min(max, Math.max(min, desired));
-    if (desired !== current) events.push({ at, delta: desired - current });
+    const step = desired !== current ? { at, delta: desired - current } : undefined;
+    if (step) events.push(step);
 
     const direction = desired > current ? 'up' : desired < current ? 'down' : 'none';
-    return {
+    const decision: ScaleDecision = {
       at,
       current,
       recommended,
@@ -180,11 +187,18 @@ export function targetTracking(options: TargetTrackingOptions): ScalePolicy & { 
       missing: c.missing.length,
       scaleInOrder: direction === 'down' ? scaleInOrder(fleet, startupMs) : [],
     };
+    if (step) stepOf.set(decision, step);
+    return decision;
   };
   return Object.assign(policy, {
     reset() {
       recommendations = [];
       events = [];
+    },
+    // Like the HPA, count a step once it happened: a failed write leaves the budget whole.
+    notApplied(decision: ScaleDecision) {
+      const step = stepOf.get(decision);
+      events = events.filter((e) => e !== step);
     },
   });
 }
