@@ -3,9 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createEmitter } from '../core/events.js';
 import {
   bindAutoscalerMetrics,
-  bindPolicyMetrics,
   bindRegistryMetrics,
-  type PolicyEvent,
   type RegistryEvent,
   type ScaleEvent,
 } from './event-metrics.js';
@@ -14,57 +12,6 @@ import { parseExposition, sampleValue } from './testing.js';
 async function read(registry: Registry) {
   return parseExposition(await registry.metrics());
 }
-
-describe('bindPolicyMetrics', () => {
-  it('counts retries, give-ups, sheds and ejections and tracks breaker states', async () => {
-    const registry = new Registry();
-    const retry = createEmitter<PolicyEvent & { attempt: number }>();
-    const breaker = createEmitter<PolicyEvent>();
-    const binding = bindPolicyMetrics({ registry, events: [retry.event, breaker.event] });
-    const svc = { rpc_service: 'greeter' };
-    retry.emit({ type: 'retry', service: 'greeter', attempt: 2 });
-    retry.emit({ type: 'retry', service: 'greeter', attempt: 3 });
-    retry.emit({ type: 'give-up', service: 'greeter', attempt: 3 });
-    retry.emit({ type: 'hedge', service: 'greeter', attempt: 1 }); // not ours: ignored
-    breaker.emit({ type: 'break', service: 'greeter', instance: 'a' });
-    breaker.emit({ type: 'eject', service: 'greeter', instance: 'a' });
-    breaker.emit({ type: 'eject', service: 'greeter', instance: 'a' }); // already out
-    breaker.emit({ type: 'eject', service: 'greeter', instance: 'b' });
-    breaker.emit({ type: 'uneject', service: 'greeter', instance: 'b' });
-    breaker.emit({ type: 'shed', service: 'greeter' });
-
-    let { samples, types } = await read(registry);
-    expect(types.get('tensile_retries_total')).toBe('counter');
-    expect(sampleValue(samples, 'tensile_retries_total', svc)).toBe(2);
-    expect(sampleValue(samples, 'tensile_retry_give_ups_total', svc)).toBe(1);
-    expect(sampleValue(samples, 'tensile_shed_calls_total', svc)).toBe(1);
-    expect(sampleValue(samples, 'tensile_ejections_total', svc)).toBe(3);
-    expect(sampleValue(samples, 'tensile_ejected_endpoints', svc)).toBe(1);
-    const breakerOf = (state: string) =>
-      sampleValue(samples, 'tensile_breaker_state', { ...svc, instance: 'a', state });
-    expect([breakerOf('open'), breakerOf('half_open'), breakerOf('closed')]).toEqual([1, 0, 0]);
-
-    breaker.emit({ type: 'half-open', service: 'greeter', instance: 'a' });
-    breaker.emit({ type: 'reset', service: 'greeter', instance: 'a' });
-    ({ samples } = await read(registry));
-    expect([breakerOf('open'), breakerOf('half_open'), breakerOf('closed')]).toEqual([0, 0, 1]);
-    expect(sampleValue(samples, 'tensile_breaker_transitions_total', { ...svc, state: 'open' })).toBe(1);
-    expect(sampleValue(samples, 'tensile_breaker_transitions_total', { ...svc, state: 'closed' })).toBe(1);
-
-    // A second client binding to the same registry adds to the same series.
-    const other = createEmitter<PolicyEvent>();
-    using _second = bindPolicyMetrics({ registry, events: other.event });
-    other.emit({ type: 'retry', service: 'greeter' });
-    binding.dispose();
-    retry.emit({ type: 'retry', service: 'greeter', attempt: 2 });
-    expect(retry.size).toBe(0);
-    ({ samples } = await read(registry));
-    expect(sampleValue(samples, 'tensile_retries_total', svc)).toBe(3);
-    // Disposing takes back what the binding held: its ejection and its breaker's state.
-    expect(sampleValue(samples, 'tensile_ejected_endpoints', svc)).toBe(0);
-    expect(breakerOf('closed')).toBeUndefined();
-  });
-});
 
 describe('bindRegistryMetrics', () => {
   it('reads instance counts and renewals at scrape time and counts changes', async () => {

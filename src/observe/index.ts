@@ -1,3 +1,11 @@
+export {
+  bindClientMetrics,
+  bindShedMetrics,
+  type ClientMetricsOptions,
+  type MetricsClientSource,
+  type ShedMetricsEvent,
+  type ShedMetricsOptions,
+} from './client-metrics.js';
 export type { Dashboard, DashboardOptions } from './dashboard/dashboard.js';
 export type { RegistryMetricsRouteOptions } from './dashboard/metrics-route.js';
 export type { AttachSources, AutoscalerSource, ClientSource } from './dashboard/sources.js';
@@ -13,10 +21,7 @@ export type {
 export {
   type AutoscalerMetricsOptions,
   bindAutoscalerMetrics,
-  bindPolicyMetrics,
   bindRegistryMetrics,
-  type PolicyEvent,
-  type PolicyMetricsOptions,
   type RegistryEvent,
   type RegistryMetricsOptions,
   type ScaleEvent,
