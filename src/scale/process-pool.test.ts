@@ -1,3 +1,6 @@
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient } from '../client/client.js';
 import { embeddedRegistry } from '../registry/embedded/client.js';
@@ -140,5 +143,64 @@ describe('process pool', () => {
       })
       .toBe(1);
     expect(await pool.replicas()).toBe(2);
+  });
+});
+
+describe('process pool: children that cannot be started', () => {
+  // A plain-JS child that reports ready at once and leaves when told: no registry needed.
+  async function fixture() {
+    const dir = await mkdtemp(join(tmpdir(), 'tensile-pool-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const module = join(dir, 'child.mjs');
+    await writeFile(
+      module,
+      `process.send({ tensile: 'ready', id: 'c' + process.pid, address: '-' });
+process.on('message', (m) => m?.tensile === 'drain' && process.exit(0));
+process.on('disconnect', () => process.exit(0));
+setInterval(() => {}, 1000);
+`,
+    );
+    return { dir, module };
+  }
+  function track(pool: ProcessPool) {
+    cleanup.push(() => pool.close());
+    const events: PoolEvent[] = [];
+    pool.onEvent((e) => events.push(e));
+    return events;
+  }
+
+  it('a fork that fails (as with EMFILE) counts as a crash and is retried after the backoff', async () => {
+    const { dir, module } = await fixture();
+    // The binary is missing at first, so spawn fails asynchronously with ENOENT.
+    const execPath = join(dir, 'node');
+    const pool = processPool({ module, execPath, stdout: 'ignore', restartBackoff: { initialMs: 50 } });
+    const events = track(pool);
+    await pool.scaleTo(1);
+    await expect.poll(() => events.some((e) => e.type === 'spawn-failed')).toBe(true);
+    expect(events.some((e) => e.type === 'restart-delayed')).toBe(true);
+    expect(pool.members).toEqual([]);
+    await symlink(process.execPath, execPath);
+    await pool.whenReady(1, 10_000);
+    const pid = pool.members[0]!.pid;
+    await pool.close();
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('a fork that throws does not escape scaleTo and is retried with growing backoff', async () => {
+    const { module } = await fixture();
+    // A NUL byte makes fork() throw synchronously.
+    const pool = processPool({
+      module,
+      execPath: 'no\0de',
+      stdout: 'ignore',
+      restartBackoff: { initialMs: 20 },
+    });
+    const events = track(pool);
+    await pool.scaleTo(2);
+    await expect.poll(() => events.filter((e) => e.type === 'spawn-failed').length).toBeGreaterThanOrEqual(3);
+    const delays = events.flatMap((e) => (e.type === 'restart-delayed' ? [e.delayMs] : []));
+    // One crash per attempt, not one per missing replica: 20, 40, 80 ms…
+    expect(delays.slice(0, 3)).toEqual([20, 40, 80]);
+    expect(pool.members).toEqual([]);
   });
 });

@@ -15,6 +15,8 @@ export interface ProcessPoolOptions {
   registryUrl?: string;
   /** Node.js flags; default `--import tsx` for TypeScript modules, none otherwise. */
   execArgv?: readonly string[];
+  /** The Node.js binary children run; default the parent's (`process.execPath`). */
+  execPath?: string;
   /** A child that has not reported ready by then is killed and counts as a crash; default 20 s. */
   startTimeoutMs?: number;
   /** A draining child still alive by then is killed; default 40 s (worker grace + margin). */
@@ -48,7 +50,9 @@ export interface PoolMember {
 export type PoolEvent =
   | { type: 'spawn' | 'ready' | 'drain'; pid: number; id?: string }
   | { type: 'exit' | 'crash'; pid: number; id?: string; code: number | null; signal: string | null }
-  | { type: 'restart-delayed'; delayMs: number };
+  | { type: 'restart-delayed'; delayMs: number }
+  /** A child could not even be started (EMFILE, ENOENT…); counts as a crash. */
+  | { type: 'spawn-failed'; error: unknown };
 
 export interface ProcessPool extends Scaler {
   readonly members: readonly PoolMember[];
@@ -107,21 +111,36 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
     member.timer = setTimeout(() => member.child.kill('SIGKILL'), startTimeoutMs);
   };
 
-  const spawn = (role: Member['role']) => {
-    const child = fork(modulePath, [...(options.args ?? [])], {
-      execArgv: [...execArgv],
-      env: {
-        ...process.env,
-        ...options.env,
-        ...(options.registryUrl ? { [REGISTRY_URL_ENV]: options.registryUrl } : {}),
-        [STANDBY_ENV]: role === 'spare' ? '1' : '0',
-      },
-      stdio: ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'],
+  /** False when no process could be started: a crash is counted and the backoff applies. */
+  const spawn = (role: Member['role']): boolean => {
+    let child: ChildProcess;
+    try {
+      child = fork(modulePath, [...(options.args ?? [])], {
+        execArgv: [...execArgv],
+        ...(options.execPath ? { execPath: options.execPath } : {}),
+        env: {
+          ...process.env,
+          ...options.env,
+          ...(options.registryUrl ? { [REGISTRY_URL_ENV]: options.registryUrl } : {}),
+          [STANDBY_ENV]: role === 'spare' ? '1' : '0',
+        },
+        stdio: ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'],
+      });
+    } catch (error) {
+      events.emit({ type: 'spawn-failed', error });
+      crashed(undefined);
+      return false;
+    }
+    // Before anything else: a failed spawn reports on 'error' next tick, and an unheard
+    // 'error' would take the autoscaler's own process down.
+    child.on('error', (error) => {
+      if (child.pid === undefined) events.emit({ type: 'spawn-failed', error });
+      else if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
     const pid = child.pid;
     if (pid === undefined) {
       crashed(undefined);
-      return;
+      return false;
     }
     const member: Member = {
       pid,
@@ -146,7 +165,6 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
       events.emit({ type: 'ready', pid, id: m.id });
       changed.emit();
     });
-    child.once('error', () => child.kill('SIGKILL'));
     child.once('exit', (code, signal) => {
       clearTimeout(member.timer);
       members.delete(pid);
@@ -163,6 +181,7 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
       reconcile();
     });
     events.emit({ type: 'spawn', pid });
+    return true;
   };
 
   const crashed = (member: Member | undefined) => {
@@ -209,14 +228,14 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
     }
     const wantSpares = spares - live('spare').length;
     if (missing <= 0 && wantSpares <= 0) return;
-    const wait = backoffUntil - Date.now();
-    if (wait > 0) {
-      clearTimeout(backoffTimer);
-      backoffTimer = setTimeout(reconcile, wait);
-      return;
-    }
-    for (let i = 0; i < missing; i++) spawn('active');
-    for (let i = 0; i < wantSpares; i++) spawn('spare');
+    if (backoffUntil > Date.now()) return retryLater();
+    // After a failed start, stop: the rest would fail alike; retry after the backoff.
+    for (let i = 0; i < missing; i++) if (!spawn('active')) return retryLater();
+    for (let i = 0; i < wantSpares; i++) if (!spawn('spare')) return retryLater();
+  };
+  const retryLater = () => {
+    clearTimeout(backoffTimer);
+    backoffTimer = setTimeout(reconcile, Math.max(0, backoffUntil - Date.now()));
   };
 
   return {
