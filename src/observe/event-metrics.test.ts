@@ -1,6 +1,9 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createEmitter } from '../core/events.js';
+import { memoryRegistry } from '../registry/memory.js';
+import { createAutoscaler } from '../scale/autoscaler.js';
+import { targetTracking } from '../scale/policy.js';
 import {
   bindAutoscalerMetrics,
   bindRegistryMetrics,
@@ -77,5 +80,55 @@ describe('bindAutoscalerMetrics', () => {
     const decided = (direction: string) =>
       sampleValue(samples, 'tensile_autoscaler_decisions_total', { service: 'worker', direction });
     expect([decided('up'), decided('none'), decided('down')]).toEqual([1, 1, 1]);
+  });
+
+  it("reads a real autoscaler's last decision, with no series before it and no failed scrape", async () => {
+    const registry = new Registry();
+    const discovery = memoryRegistry();
+    let replicas = 1;
+    const autoscaler = createAutoscaler({
+      service: 'api',
+      registry: discovery,
+      scaler: {
+        replicas: async () => replicas,
+        scaleTo: async (n) => {
+          replicas = n;
+        },
+      },
+      readSignals: async () => [],
+      // Below its minimum of 2, a fleet of 1 is scaled up whatever the load.
+      policy: targetTracking({
+        targets: [{ signal: 'inflight', target: 1 }],
+        minReplicas: 2,
+        maxReplicas: 3,
+      }),
+    });
+    using _bound = bindAutoscalerMetrics({ registry, autoscaler });
+    let { samples } = await read(registry);
+    expect(sampleValue(samples, 'tensile_autoscaler_desired_replicas', { service: 'api' })).toBeUndefined();
+
+    await autoscaler.tick();
+    ({ samples } = await read(registry));
+    expect(sampleValue(samples, 'tensile_autoscaler_current_replicas', { service: 'api' })).toBe(1);
+    expect(sampleValue(samples, 'tensile_autoscaler_desired_replicas', { service: 'api' })).toBe(2);
+    expect(
+      sampleValue(samples, 'tensile_autoscaler_decisions_total', { service: 'api', direction: 'up' }),
+    ).toBe(1);
+    await autoscaler.stop();
+    await discovery.close();
+  });
+
+  it('keeps the scrape when a state reader throws', async () => {
+    const registry = new Registry();
+    const state = {
+      current: (): number => {
+        throw new TypeError('gone');
+      },
+      desired: () => 2,
+    };
+    using _bound = bindAutoscalerMetrics({ registry, service: 'api', state });
+    const { samples } = await read(registry);
+    expect(sampleValue(samples, 'tensile_autoscaler_current_replicas', { service: 'api' })).toBeUndefined();
+    expect(sampleValue(samples, 'tensile_autoscaler_desired_replicas', { service: 'api' })).toBe(2);
   });
 });

@@ -87,14 +87,34 @@ export interface ScaleEvent {
   readonly service?: string;
 }
 
+/** What is read from an autoscaler; `createAutoscaler(...)` has all of it. */
+export interface AutoscalerMetricsSource {
+  readonly service: string;
+  /** Undefined before the first decision, and then there are no replica series yet. */
+  readonly lastDecision: ScaleEvent | undefined;
+  readonly onDecision?: Event<ScaleEvent>;
+}
+
+/** State read on every scrape: an autoscaler's last decision, or two functions. */
+export type AutoscalerState =
+  | { readonly lastDecision: ScaleEvent | undefined }
+  | { current(): number | undefined; desired(): number | undefined };
+
 export interface AutoscalerMetricsOptions {
   registry: Registry;
-  /** Label for the series; events may carry their own. */
+  /** Its service labels the series, its last decision is read on scrape and its decisions counted. */
+  autoscaler?: AutoscalerMetricsSource;
+  /** Label for the series; default the autoscaler's service. Events may carry their own. */
   service?: string;
-  /** Read on every scrape, for autoscalers that expose their state. */
-  state?: { current(): number; desired(): number };
-  /** Decisions as they are made; the last one is reported when there is no `state`. */
+  /** Read on every scrape; default `autoscaler`. */
+  state?: AutoscalerState;
+  /** Decisions as they are made; default `autoscaler.onDecision`. The last one is reported when there is no state. */
   decisions?: Event<ScaleEvent>;
+}
+
+function readState(state: AutoscalerState, pick: 'current' | 'desired'): number | undefined {
+  if ('lastDecision' in state) return state.lastDecision?.[pick];
+  return typeof state[pick] === 'function' ? state[pick]() : undefined;
 }
 
 /**
@@ -102,12 +122,18 @@ export interface AutoscalerMetricsOptions {
  * `tensile_autoscaler_decisions_total{service,direction}` (up, down, none).
  */
 export function bindAutoscalerMetrics(options: AutoscalerMetricsOptions): Disposable {
-  const { registry, state, decisions } = options;
+  const { registry, autoscaler } = options;
+  const state = options.state ?? autoscaler;
+  const decisions = options.decisions ?? autoscaler?.onDecision;
+  const ownService = options.service ?? autoscaler?.service ?? '';
   const labelNames = ['service'] as const;
   const last = new Map<string, ScaleEvent>();
   const report = (pick: 'current' | 'desired') => (set: (l: { service: string }, v: number) => void) => {
-    if (state) set({ service: options.service ?? '' }, state[pick]());
-    else for (const [service, e] of last) set({ service }, e[pick]);
+    if (state) {
+      // No series until there is a value: a 0 would read as "scaled to nothing".
+      const value = readState(state, pick);
+      if (typeof value === 'number' && Number.isFinite(value)) set({ service: ownService }, value);
+    } else for (const [service, e] of last) set({ service }, e[pick]);
   };
   const parts: Disposable[] = [
     pulled(
@@ -131,7 +157,7 @@ export function bindAutoscalerMetrics(options: AutoscalerMetricsOptions): Dispos
     });
     parts.push(
       decisions((e) => {
-        const service = e.service ?? options.service ?? '';
+        const service = e.service ?? ownService;
         last.set(service, e);
         const direction =
           e.direction ?? (e.desired > e.current ? 'up' : e.desired < e.current ? 'down' : 'none');

@@ -20,6 +20,8 @@ export type {
 } from './dashboard/types.js';
 export {
   type AutoscalerMetricsOptions,
+  type AutoscalerMetricsSource,
+  type AutoscalerState,
   bindAutoscalerMetrics,
   bindRegistryMetrics,
   type RegistryEvent,

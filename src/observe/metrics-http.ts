@@ -21,7 +21,7 @@ export function metricsHandler(registry: Registry, options: MetricsHandlerOption
       res.setHeader('allow', 'GET, HEAD');
       return reply(res, 405, 'method not allowed\n');
     }
-    registry.metrics().then(
+    collect(registry).then(
       (text) => {
         res.setHeader('content-type', registry.contentType);
         res.end(req.method === 'HEAD' ? undefined : text);
@@ -29,6 +29,26 @@ export function metricsHandler(registry: Registry, options: MetricsHandlerOption
       (err: unknown) => reply(res, 500, `cannot collect metrics: ${(err as Error)?.message ?? err}\n`),
     );
   };
+}
+
+/**
+ * The exposition text. When some metric's collect function throws, the others are still
+ * served: one broken source must not blind the whole scrape.
+ */
+async function collect(registry: Registry): Promise<string> {
+  try {
+    return await registry.metrics();
+  } catch {
+    const texts = await Promise.all(
+      registry
+        .getMetricsAsArray()
+        .map((m) => registry.getSingleMetricAsString(m.name).catch(() => undefined)),
+    );
+    const served = texts.filter((t): t is string => t !== undefined);
+    return registry.contentType.startsWith('application/openmetrics-text')
+      ? `${served.join('\n')}\n# EOF\n`
+      : `${served.join('\n\n')}\n`;
+  }
 }
 
 function reply(res: ServerResponse, status: number, text: string): void {

@@ -1,4 +1,4 @@
-import { register as globalRegistry, Registry } from 'prom-client';
+import { Gauge, register as globalRegistry, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient } from '../client/client.js';
 import { RpcError } from '../core/errors.js';
@@ -150,5 +150,21 @@ describe('metricsHandler', () => {
     expect((await fetch(`${base}/other`)).status).toBe(404);
     const post = await fetch(`${base}/metrics`, { method: 'POST' });
     expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+  });
+
+  it('serves the other metrics when one collect function throws', async () => {
+    const registry = new Registry();
+    new Gauge({ name: 'ok_gauge', help: 'fine', registers: [registry] }).set(7);
+    new Gauge({
+      name: 'broken_gauge',
+      help: 'its source is gone',
+      registers: [registry],
+      collect() {
+        throw new TypeError('source is gone');
+      },
+    });
+    const { samples } = await scrape((await serve(registry)).url);
+    expect(sampleValue(samples, 'ok_gauge')).toBe(7);
+    expect(sampleValue(samples, 'broken_gauge')).toBeUndefined();
   });
 });

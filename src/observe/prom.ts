@@ -50,7 +50,12 @@ export function pulled<L extends string>(
     // (summed when several sources report the same labels).
     const collect = function (this: Gauge<string> | Counter<string>) {
       this.reset();
-      for (const r of set) r((labels, value) => this.inc(labels, value));
+      for (const r of set) {
+        // A source that throws loses its series for this scrape; the rest of the scrape stands.
+        try {
+          r((labels, value) => this.inc(labels, value));
+        } catch {}
+      }
     };
     metric = kind === 'gauge' ? new Gauge({ ...options, collect }) : new Counter({ ...options, collect });
     readers.set(metric, set);
