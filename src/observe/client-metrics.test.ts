@@ -4,6 +4,7 @@ import { createClient } from '../client/client.js';
 import { RpcError } from '../core/errors.js';
 import { constantBackoff } from '../policy/backoff.js';
 import { adaptiveConcurrency } from '../policy/shedding.js';
+import { fakeClock } from '../policy/testing.js';
 import { memoryRegistry } from '../registry/memory.js';
 import { createServer } from '../server/server.js';
 import { Greeter } from '../test/greeter.js';
@@ -15,11 +16,12 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-/** A real server whose sayHello always fails with UNAVAILABLE (retryable, idempotent method). */
-async function failingServer() {
+/** A real server whose sayHello fails with UNAVAILABLE (retryable, idempotent method) while `down`. */
+async function failingServer(state = { down: true }) {
   const server = createServer().implement(Greeter, {
-    sayHello: async () => {
-      throw new RpcError('UNAVAILABLE', 'down');
+    sayHello: async ({ name }) => {
+      if (state.down) throw new RpcError('UNAVAILABLE', 'down');
+      return { message: name };
     },
     echo: async (x) => x,
     sleep: async () => ({ aborted: false }),
@@ -99,6 +101,41 @@ describe('bindClientMetrics', () => {
     expect(sampleValue(samples, 'tensile_breaker_state', { ...svc, instance: id, state: 'open' })).toBe(
       undefined,
     );
+  });
+});
+
+describe('bindClientMetrics breaker series', () => {
+  it('removes a breaker series when its circuit closes again', async () => {
+    const state = { down: true };
+    const address = await failingServer(state);
+    const clock = fakeClock();
+    const client = createClient(Greeter, {
+      addresses: [address],
+      policies: {
+        clock,
+        retry: false,
+        outlier: false,
+        breaker: { window: { size: 1 }, minimumCalls: 1, openMs: 1_000, halfOpenCalls: 1 },
+      },
+    });
+    cleanup.push(() => client.close());
+    const registry = new Registry();
+    using _bound = bindClientMetrics({ registry, client });
+    const breakerOf = async (s: string) =>
+      sampleValue(await read(registry), 'tensile_breaker_state', { ...svc, instance: address, state: s });
+
+    await expect(client.sayHello({ name: 'a' })).rejects.toThrow();
+    expect(await breakerOf('open')).toBe(1);
+    state.down = false;
+    await clock.advance(1_000);
+    expect([await breakerOf('open'), await breakerOf('half_open')]).toEqual([0, 1]);
+    await client.sayHello({ name: 'probe' });
+    expect([await breakerOf('open'), await breakerOf('half_open')]).toEqual([undefined, undefined]);
+    const closed = sampleValue(await read(registry), 'tensile_breaker_transitions_total', {
+      ...svc,
+      state: 'closed',
+    });
+    expect(closed).toBe(1);
   });
 });
 

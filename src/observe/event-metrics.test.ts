@@ -61,6 +61,39 @@ describe('bindRegistryMetrics', () => {
   });
 });
 
+describe('bindRegistryMetrics cardinality', () => {
+  it('gives at most maxServices services a label of their own and folds the rest into _other', async () => {
+    const registry = new Registry();
+    const events = createEmitter<RegistryEvent>();
+    const instances = [
+      { service: 'a', status: 'UP' },
+      { service: 'made-up-1', status: 'UP' },
+      { service: 'made-up-2', status: 'UP' },
+    ];
+    using _bound = bindRegistryMetrics({
+      registry,
+      events: events.event,
+      instances: () => instances,
+      maxServices: 2,
+    });
+    for (const service of ['a', 'b', 'made-up-1', 'made-up-2', 'a'])
+      events.emit({ type: 'register', service });
+
+    const { samples } = await read(registry);
+    const changes = (service: string) =>
+      sampleValue(samples, 'tensile_registry_changes_total', { service, type: 'register' });
+    expect([changes('a'), changes('b'), changes('_other'), changes('made-up-1')]).toEqual([
+      2,
+      1,
+      2,
+      undefined,
+    ]);
+    const up = (service: string) =>
+      sampleValue(samples, 'tensile_registry_instances', { service, status: 'UP' });
+    expect([up('a'), up('_other'), up('made-up-2')]).toEqual([1, 2, undefined]);
+  });
+});
+
 describe('bindAutoscalerMetrics', () => {
   it('reports current and desired replicas from state or from the last decision', async () => {
     const registry = new Registry();

@@ -16,6 +16,30 @@ export interface RegistryMetricsOptions {
   /** Lease renewals so far (a running total kept by the source), read on every scrape. */
   renewals?: () => number;
   events?: Event<RegistryEvent>;
+  /**
+   * Distinct `service` label values; later services are counted as `_other`. Registrants
+   * choose service names, so without a cap they could create series without bound. Default 100.
+   */
+  maxServices?: number;
+}
+
+/** The label value for services beyond the cap. */
+export const OTHER_SERVICES = '_other';
+
+// Services given a label of their own, per prom-client Registry, so bindings that share
+// series also share the cap. First come, kept for good: a counter's series must not move.
+const admittedServices = new WeakMap<Registry, Set<string>>();
+
+function serviceLabel(registry: Registry, max: number): (service: string) => string {
+  let admitted = admittedServices.get(registry);
+  if (!admitted) admittedServices.set(registry, (admitted = new Set()));
+  const set = admitted;
+  return (service) => {
+    if (set.has(service)) return service;
+    if (set.size >= max) return OTHER_SERVICES;
+    set.add(service);
+    return service;
+  };
 }
 
 /**
@@ -26,6 +50,7 @@ export interface RegistryMetricsOptions {
 export function bindRegistryMetrics(options: RegistryMetricsOptions): Disposable {
   const { registry, instances, renewals, events } = options;
   const parts: Disposable[] = [];
+  const label = serviceLabel(registry, options.maxServices ?? 100);
   if (instances) {
     parts.push(
       pulled(
@@ -38,7 +63,9 @@ export function bindRegistryMetrics(options: RegistryMetricsOptions): Disposable
         },
         (set) => {
           const counts = new Map<string, { service: string; status: string; n: number }>();
-          for (const { service, status } of instances()) {
+          for (const instance of instances()) {
+            const service = label(instance.service);
+            const status = instance.status;
             const key = `${service}\0${status}`;
             const c = counts.get(key);
             if (c) c.n++;
@@ -70,7 +97,7 @@ export function bindRegistryMetrics(options: RegistryMetricsOptions): Disposable
       events((e) => {
         if (e.type === 'renew') renewEvents++;
         else if (e.type === 'register' || e.type === 'deregister' || e.type === 'expire')
-          changes.inc({ service: e.service, type: e.type });
+          changes.inc({ service: label(e.service), type: e.type });
       }),
     );
   }
