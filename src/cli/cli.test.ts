@@ -93,6 +93,26 @@ describe('tensile CLI', () => {
     expect([reg.code, reg.stderr]).toEqual([2, expect.stringContaining('unsupported registry URL')]);
   });
 
+  it('rejects extra arguments to bench like call does', async () => {
+    const args = ['bench', 'greeter.echo', '1', 'stray', '--duration', '100ms', '--address', server.address!];
+    const extra = await tensile(args);
+    expect([extra.code, extra.stderr]).toEqual([2, 'tensile: bench: unexpected argument "stray"\n']);
+  });
+
+  it('reports an unreachable registry and a busy port in one line, exit 1', async () => {
+    const down = 'http://127.0.0.1:1'; // nothing listens on port 1
+    const oneLine = (r: Run) => [r.code, r.stderr.trim().split('\n').length, r.stderr.includes('    at ')];
+    const ls = await tensile(['ls', 'greeter', '--registry', down]);
+    expect(ls.stderr).toContain(`cannot reach registry ${down}`);
+    expect(oneLine(ls)).toEqual([1, 1, false]);
+    const call = await tensile(['call', 'greeter.echo', '1', '--registry', down, '--timeout', '5s']);
+    expect(call.stderr).toContain(`cannot reach registry ${down}`);
+    expect(oneLine(call)).toEqual([1, 1, false]);
+    const busy = await tensile(['registry', '--port', new URL(registry.url).port]);
+    expect(busy.stderr).toContain('the port is in use');
+    expect(oneLine(busy)).toEqual([1, 1, false]);
+  });
+
   it('lists services and instances from the registry', async () => {
     const ls = await tensile(['ls', '--registry', registry.url]);
     expect(ls.code).toBe(0);

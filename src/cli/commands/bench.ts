@@ -40,8 +40,9 @@ Options:
       io.out.write(`${this.usage}\n`);
       return 0;
     }
-    const [target, json] = positionals;
+    const [target, json, ...extra] = positionals;
     if (!target) throw new CliError('bench: missing <service.method>; see tensile bench --help');
+    if (extra.length > 0) throw new CliError(`bench: unexpected argument ${JSON.stringify(extra[0])}`);
     const input = json === undefined ? undefined : parseJsonArg(json, 'the request');
     const concurrency = parseInteger(values.concurrency, '--concurrency', 1, 10_000);
     const durationMs = parseDuration(values.duration, '--duration');

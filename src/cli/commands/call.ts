@@ -26,7 +26,8 @@ export const callCommand: Command = {
 
 Calls one method through the registry or at an address and prints the reply as JSON.
 On failure prints "CODE: message" to stderr and exits with 10 + the gRPC status number
-(e.g. 24 for UNAVAILABLE, 14 + 10); bad arguments exit with 2.
+(e.g. 24 for UNAVAILABLE, 14 + 10); bad arguments exit with 2, and a registry that
+cannot be reached exits with 1.
 
 Options:
   --address <host:port>   call this instance directly instead of discovering through a registry

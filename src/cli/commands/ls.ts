@@ -39,17 +39,16 @@ Options:
     }
     const registry = await openRegistry(values.registry);
     try {
-      let services: string[];
+      const all: Instance[] = [];
       try {
-        services = positionals.length > 0 ? positionals : await registry.services();
+        const services = positionals.length > 0 ? positionals : await registry.services();
+        for (const service of services.sort()) all.push(...(await registry.instances(service)));
       } catch (err) {
         throw new CliError(
           `cannot reach registry ${values.registry}: ${(err as Error).message}`,
           ExitCode.FAILURE,
         );
       }
-      const all: Instance[] = [];
-      for (const service of services.sort()) all.push(...(await registry.instances(service)));
       if (values.json) {
         io.out.write(`${JSON.stringify(all, null, 2)}\n`);
       } else if (all.length === 0) {

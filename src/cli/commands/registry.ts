@@ -1,4 +1,11 @@
-import { type Command, parse, parseDuration, parseInteger } from '../command.js';
+import { CliError, type Command, ExitCode, parse, parseDuration, parseInteger } from '../command.js';
+
+/** Listen failures a user can fix, reported in one line instead of a stack trace. */
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'the port is in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'no such local address',
+};
 
 export const registryCommand: Command = {
   name: 'registry',
@@ -47,6 +54,11 @@ Options:
       dashboard: !values['no-dashboard'],
       metrics: values.metrics,
       logger: { info: (m) => io.err.write(`${m}\n`), warn: (m) => io.err.write(`warning: ${m}\n`) },
+    }).catch((err: NodeJS.ErrnoException) => {
+      const why = LISTEN_ERRORS[err?.code ?? ''];
+      if (why)
+        throw new CliError(`registry: cannot listen on ${values.host}:${port}: ${why}`, ExitCode.FAILURE);
+      throw err;
     });
     io.out.write(`registry listening on ${registry.url}\n`);
     io.out.write(`  Tensile API ${registry.url}/v1/services   Eureka API ${registry.url}/eureka/apps\n`);

@@ -1,7 +1,7 @@
 import { type Client, createClient } from '../../client/client.js';
 import { defineService, type, unary } from '../../contract/define.js';
 import type { Registry } from '../../registry/registry.js';
-import { CliError } from '../command.js';
+import { CliError, ExitCode } from '../command.js';
 import { openRegistry } from '../registry-url.js';
 
 /** A contract built at run time for one method, so the CLI can call any service without its types. */
@@ -28,7 +28,20 @@ export async function openTarget(
 ): Promise<Target> {
   const { def, method } = dynamicService(target);
   let registry: Registry | undefined;
-  if (!where.address) registry = await openRegistry(where.registry!);
+  if (!where.address) {
+    registry = await openRegistry(where.registry!);
+    // One cheap read first: otherwise an unreachable registry shows up only as a call that
+    // found no instances before its deadline, which blames the service instead.
+    try {
+      await registry.instances(def.name);
+    } catch (err) {
+      await registry.close();
+      throw new CliError(
+        `cannot reach registry ${where.registry}: ${(err as Error).message}`,
+        ExitCode.FAILURE,
+      );
+    }
+  }
   const client: Client<typeof def> = createClient(def, {
     codec: where.codec,
     ...(where.address ? { addresses: [where.address] } : { registry: registry! }),
