@@ -153,6 +153,11 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
     members.set(pid, member);
     member.timer = setTimeout(() => child.kill('SIGKILL'), startTimeoutMs);
     child.on('message', (m: PoolMessage) => {
+      // Told to drain before its module installed a listener: say it again.
+      if (member.state === 'draining' && (m?.tensile === 'ready' || m?.tensile === 'standby')) {
+        if (child.connected) child.send({ tensile: 'drain' });
+        return;
+      }
       if (m?.tensile === 'standby' && member.state === 'starting') {
         clearTimeout(member.timer);
         member.state = 'standby';
@@ -196,9 +201,9 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
     member.state = 'draining';
     clearTimeout(member.timer);
     events.emit({ type: 'drain', pid: member.pid, ...(member.id ? { id: member.id } : {}) });
-    // A child still starting has no calls: no need to drain it. A ready one drains itself.
-    const listening = member.readySince !== undefined || member.role === 'spare';
-    if (member.child.connected && listening) member.child.send({ tensile: 'drain' });
+    // Even a child still starting is told to drain rather than killed: it may be
+    // registering, and only it can undo that before it exits.
+    if (member.child.connected) member.child.send({ tensile: 'drain' });
     else member.child.kill('SIGTERM');
     member.timer = setTimeout(() => member.child.kill('SIGKILL'), stopTimeoutMs);
     changed.emit();

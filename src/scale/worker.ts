@@ -98,18 +98,60 @@ export async function runInstance<M extends Methods>(
   if (!options.registry && !url)
     throw new TypeError(`runInstance needs a registry, registryUrl or ${REGISTRY_URL_ENV}`);
   const registry = options.registry ?? embeddedRegistry({ url: url! });
-  const { address } = await server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
-  await options.warmup?.();
-  if (process.env[STANDBY_ENV] === '1' && process.connected) {
-    const activated = await standby();
-    if (!activated) {
-      await server.close({ graceMs: 0 });
+  // Started with an IPC channel (by a pool). `process.send` outlives the channel, so a
+  // parent that died while this module was loading still shows here.
+  const managed = typeof process.send === 'function';
+  let stopping = false;
+  let listening: Promise<unknown> | undefined;
+  let registering: Promise<Registration> | undefined;
+  let draining: Promise<void> | undefined;
+  const drain = () =>
+    (draining ??= (async () => {
+      stopping = true;
+      // A registration under way is completed, then undone, so none outlives the process.
+      const registration = await registering?.catch(() => undefined);
+      if (registration) {
+        send({ tensile: 'draining', id: registration.instance.id });
+        await registration.deregister().catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, options.deregisterDelayMs ?? 500));
+      }
+      await listening?.catch(() => {});
+      await server.close({ graceMs: options.graceMs ?? 30_000 });
       tracker.close();
       if (!options.registry) await registry.close();
+    })());
+  const leave = () => {
+    drain().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  // Installed before booting: a signal, a drain or the parent's death can come at any time.
+  if (options.handleSignals ?? true) {
+    process.once('SIGTERM', leave);
+    process.once('SIGINT', leave);
+    process.on('message', (m: PoolMessage) => m?.tensile === 'drain' && leave());
+    // An orphan (its pool died) leaves rather than serving forever unmanaged.
+    process.once('disconnect', leave);
+    if (managed && !process.connected) leave();
+  }
+  // Once leaving, booting stops here; leave() ends the process.
+  const stopped = () => new Promise<never>(() => {});
+
+  const listened = server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  listening = listened;
+  const { address } = await listened;
+  if (stopping) return stopped();
+  await options.warmup?.();
+  if (stopping) return stopped();
+  if (process.env[STANDBY_ENV] === '1' && process.connected) {
+    if (!(await standby())) {
+      await drain();
       process.exit(0);
     }
+    if (stopping) return stopped();
   }
-  const registration = await registry.register({
+  registering = registry.register({
     service: options.service.name,
     address,
     id: address,
@@ -117,32 +159,15 @@ export async function runInstance<M extends Methods>(
     ...(options.zone === undefined ? {} : { zone: options.zone }),
     ...(options.weight === undefined ? {} : { weight: options.weight }),
   });
-  const id = registration.instance.id;
-
-  let draining: Promise<void> | undefined;
-  const drain = () =>
-    (draining ??= (async () => {
-      send({ tensile: 'draining', id });
-      await registration.deregister().catch(() => {});
-      await new Promise((resolve) => setTimeout(resolve, options.deregisterDelayMs ?? 500));
-      await server.close({ graceMs: options.graceMs ?? 30_000 });
-      tracker.close();
-      if (!options.registry) await registry.close();
-    })());
-
-  if (options.handleSignals ?? true) {
-    const leave = () => {
-      drain().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    };
-    process.once('SIGTERM', leave);
-    process.once('SIGINT', leave);
-    process.on('message', (m: PoolMessage) => m?.tensile === 'drain' && leave());
-    // An orphan (its pool died) drains rather than serving forever unmanaged.
-    process.once('disconnect', leave);
+  let registration: Registration;
+  try {
+    registration = await registering;
+  } catch (err) {
+    if (stopping) return stopped();
+    throw err;
   }
+  if (stopping) return stopped();
+  const id = registration.instance.id;
   send({ tensile: 'ready', id, address });
   return { id, address, server, tracker, registration, drain };
 }
