@@ -86,17 +86,18 @@ const tables = new WeakMap<Registry, Partial<Record<Side, CallStats>>>();
  * first use; later callers (more clients or servers in the process) share it.
  */
 export function callStats(registry: Registry, side: Side, buckets = DEFAULT_DURATION_BUCKETS): CallStats {
+  // Sorted before comparing: the stored bounds are sorted, so the same buckets in another order match.
+  const sorted = [...buckets].sort((a, b) => a - b);
+  if (sorted.some((b, i) => !Number.isFinite(b) || b === sorted[i - 1]))
+    throw new TypeError('buckets must be distinct finite numbers');
   let bySide = tables.get(registry);
   if (!bySide) tables.set(registry, (bySide = {}));
   const existing = bySide[side];
   if (existing) {
-    if (existing.bounds.join() !== buckets.join())
+    if (existing.bounds.join() !== sorted.join())
       throw new TypeError(`rpc_${side} metrics are already registered with other buckets`);
     return existing;
   }
-  const sorted = [...buckets].sort((a, b) => a - b);
-  if (sorted.some((b, i) => !Number.isFinite(b) || b === sorted[i - 1]))
-    throw new TypeError('buckets must be distinct finite numbers');
   const stats = new CallStats(side, sorted);
   register(registry, durationHistogram(stats));
   register(registry, inflightGauge(stats));

@@ -138,6 +138,16 @@ describe('clientMetrics and serverMetrics', () => {
   });
 });
 
+describe('buckets', () => {
+  it('accepts the same unsorted buckets twice on one registry, and still refuses other ones', () => {
+    const registry = new Registry();
+    clientMetrics({ registry, buckets: [1, 0.1, 0.5] });
+    expect(() => clientMetrics({ registry, buckets: [1, 0.1, 0.5] })).not.toThrow();
+    expect(() => clientMetrics({ registry, buckets: [0.5, 1, 0.1] })).not.toThrow();
+    expect(() => clientMetrics({ registry, buckets: [0.1, 1] })).toThrow('other buckets');
+  });
+});
+
 describe('metricsHandler', () => {
   it('serves only GET /metrics', async () => {
     const registry = new Registry();
