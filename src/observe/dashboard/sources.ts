@@ -117,7 +117,15 @@ export class Sources {
       const service = c.source.$directory.service;
       const ramp = c.slowStart;
       const at = ramp?.now();
-      for (const e of c.source.$directory.all()) {
+      const all = c.source.$directory.all();
+      // An instance that left never reports its breaker or ejection again: forget both, or a
+      // later endpoint with the same id (a restart at the same address) would inherit them.
+      if (c.breakers.size > 0 || c.ejected.size > 0) {
+        const known = new Set(all.map((e) => e.instance.id));
+        for (const id of c.breakers.keys()) if (!known.has(id)) c.breakers.delete(id);
+        for (const id of c.ejected) if (!known.has(id)) c.ejected.delete(id);
+      }
+      for (const e of all) {
         const id = e.instance.id;
         const breaker = c.breakers.get(id);
         views.push({
