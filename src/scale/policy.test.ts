@@ -126,6 +126,37 @@ describe('targetTracking: the HPA formula', () => {
     expect(blind.reason).toContain('no ready instance');
   });
 
+  it('counts instances whose stats timed out as loaded as those that answered when growing', () => {
+    const { policy } = clocked({ targets: [{ signal: 'utilization', target: 0.5 }], maxReplicas: 20 });
+    // Two saturated instances answer; two are so saturated their stats call timed out.
+    const busy = () => inst({ utilization: 1 });
+    const d = policy(fleet(busy(), busy(), inst(undefined), inst(undefined)), 4);
+    expect([d.desired, d.direction, d.missing]).toEqual([8, 'up', 2]);
+    expect(d.signals[0]?.note).toContain('2 missing at 1.00');
+  });
+
+  it('a fleet whose stats all time out grows to its last measured load, once, and never shrinks blind', () => {
+    const { policy, clock } = clocked({ targets: [{ signal: 'utilization', target: 0.5 }], maxReplicas: 20 });
+    const silent = (n: number) => fleet(...Array.from({ length: n }, () => inst(undefined)));
+    const first = policy(
+      fleet(inst({ utilization: 1 }), inst({ utilization: 1 }), inst(undefined), inst(undefined)),
+      4,
+    );
+    expect(first.desired).toBe(8);
+    policy.notApplied(first);
+    // Next tick nobody answers: the load last measured (4 × 1.0) still needs 8.
+    clock.t += 1_000;
+    const blind = policy(silent(4), 4);
+    expect([blind.desired, blind.direction]).toEqual([8, 'up']);
+    expect(blind.reason).toContain('4 timed out, counted at the last measured load');
+    // Grown to carry it, the fleet does not grow again on the same old measurement…
+    clock.t += 20_000;
+    expect(policy(silent(8), 8).desired).toBe(8);
+    // …and once the measurement is too old, a blind fleet holds rather than shrinks.
+    clock.t += 60_000;
+    expect(policy(silent(8), 8)).toMatchObject({ desired: 8, direction: 'none' });
+  });
+
   it('ignores instances that are DOWN or OUT_OF_SERVICE', () => {
     const { policy } = clocked({ targets: [{ signal: 'inflight', target: 4 }], maxReplicas: 20, ...quick });
     const d = policy(fleet(inst({ inflight: 8 }), inst({ inflight: 100 }, 'OUT_OF_SERVICE')), 1);

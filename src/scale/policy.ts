@@ -118,6 +118,7 @@ export function targetTracking(
   const startupMs = options.startupMs ?? 0;
   let recommendations: { at: number; value: number }[] = [];
   let events: { at: number; delta: number }[] = [];
+  let loads: ({ at: number; load: number } | undefined)[] = [];
   const stepOf = new WeakMap<ScaleDecision, { at: number; delta: number }>();
 
   const policy = (fleet: FleetSignals, current: number): ScaleDecision => {
@@ -126,9 +127,14 @@ export function targetTracking(
     // Instances asked for but not registered yet are starting too, with no load.
     const unready =
       c.starting.length + Math.max(0, current - c.ready.length - c.starting.length - c.missing.length);
-    const readings = options.targets.map((t) =>
-      read(t, c.ready, c.missing.length, unready, current, tolerance),
-    );
+    const readings = options.targets.map((t, k) => {
+      const last = loads[k];
+      const lastLoad = last && last.at > at - MEMORY_MS ? last.load : undefined;
+      const counts = { missing: c.missing.length, unready, current, tolerance, lastLoad };
+      const { reading, load } = read(t, c.ready, counts);
+      if (load !== undefined) loads[k] = { at, load };
+      return reading;
+    });
     const withData = readings.filter((r) => r.desired !== undefined);
     let recommended = withData.length ? Math.max(...withData.map((r) => r.desired!)) : current;
     const limits: string[] = [];
@@ -194,6 +200,7 @@ export function targetTracking(
     reset() {
       recommendations = [];
       events = [];
+      loads = [];
     },
     // Like the HPA, count a step once it happened: a failed write leaves the budget whole.
     notApplied(decision: ScaleDecision) {
@@ -203,46 +210,69 @@ export function targetTracking(
   });
 }
 
+/** A fleet's load measured longer ago than this says little about now. */
+const MEMORY_MS = 60_000;
+
+interface Counts {
+  missing: number;
+  unready: number;
+  current: number;
+  tolerance: number;
+  /** The load this signal last measured across the fleet (sum over instances), if recent. */
+  lastLoad: number | undefined;
+}
+
+/** One target's reading, and the fleet load it counted (remembered for blind ticks). */
 function read(
   t: Target,
   ready: readonly { snapshot?: LoadSnapshot }[],
-  missing: number,
-  unready: number,
-  current: number,
-  tolerance: number,
-): SignalReading {
+  { missing, unready, current, tolerance, lastLoad }: Counts,
+): { reading: SignalReading; load?: number } {
   const name = t.name ?? (typeof t.signal === 'string' ? t.signal : 'custom');
   const value = typeof t.signal === 'string' ? (s: LoadSnapshot) => s[t.signal as SignalName] : t.signal;
   const base = { name, target: t.target, over: ready.length };
-  if (ready.length === 0) return { ...base, note: 'no ready instance to measure' };
+  const withinTolerance = (r: number) => Math.abs(r - 1) <= tolerance;
+  if (ready.length === 0) {
+    if (missing === 0) return { reading: { ...base, note: 'no ready instance to measure' } };
+    // Every instance old enough to answer timed out. Here that usually means saturated
+    // (a stalled event loop), so count them at the fleet's last measured load, never below
+    // target: the fleet grows to carry that load once, without compounding, and never
+    // shrinks blind.
+    const load = Math.max(missing * t.target, lastLoad ?? 0);
+    const ratio = load / missing / t.target;
+    const at = lastLoad === undefined ? 'at target' : `at the last measured load ${fmt(load)}`;
+    const note = `no ready instance: ${missing} timed out, counted ${at}`;
+    const desired = withinTolerance(ratio) ? current : Math.max(current, Math.ceil(load / t.target));
+    return { reading: { ...base, average: load / missing, ratio, over: missing, desired, note } };
+  }
   const sum = ready.reduce((acc, i) => acc + (i.snapshot ? value(i.snapshot) : 0), 0);
-  if (!Number.isFinite(sum)) return { ...base, note: 'signal not finite' };
+  if (!Number.isFinite(sum)) return { reading: { ...base, note: 'signal not finite' } };
   const average = sum / ready.length;
   const ratio = average / t.target;
-  const withinTolerance = (r: number) => Math.abs(r - 1) <= tolerance;
   const scaleUpWithUnready = unready > 0 && ratio > 1;
   if (missing === 0 && !scaleUpWithUnready) {
     if (withinTolerance(ratio))
-      return { ...base, average, ratio, desired: current, note: 'within tolerance' };
-    return { ...base, average, ratio, desired: Math.ceil(ratio * ready.length) };
+      return { reading: { ...base, average, ratio, desired: current, note: 'within tolerance' }, load: sum };
+    return { reading: { ...base, average, ratio, desired: Math.ceil(ratio * ready.length) }, load: sum };
   }
-  // The HPA's conservative re-average: unanswered instances count as at target when
-  // shrinking and as idle when growing; starting ones as idle when growing. This damps a
-  // scale-out while the instances already asked for are still coming up.
-  let total = sum;
-  let over = ready.length + missing;
-  if (ratio < 1) total += missing * t.target;
-  if (scaleUpWithUnready) over += unready;
+  // Re-average as the HPA does, but for what timeouts mean here: an unanswered instance
+  // counts as at target when shrinking (conservative) and, when growing, as loaded as the
+  // average of those that answered, above target (a stats call that timed out most likely
+  // met a saturated event loop; the HPA's "idle" would hold a saturated fleet back).
+  // Starting instances count as idle when growing, damping a second scale-out while the
+  // first is still coming up.
+  const missingEach = ratio < 1 ? t.target : average;
+  const total = sum + missing * missingEach;
+  const over = ready.length + missing + (scaleUpWithUnready ? unready : 0);
   const adjusted = total / over / t.target;
-  const note = `re-averaged over ${over} (${missing} missing, ${scaleUpWithUnready ? unready : 0} starting)`;
-  if (withinTolerance(adjusted) || ratio > 1 !== adjusted > 1) {
-    return { ...base, average, ratio: adjusted, over, desired: current, note: `${note}: no change` };
-  }
+  const counted = missing ? `${missing} missing at ${fmt(missingEach)}` : '0 missing';
+  const note = `re-averaged over ${over} (${counted}, ${scaleUpWithUnready ? unready : 0} starting)`;
+  const hold = { ...base, average, ratio: adjusted, over, desired: current, note: `${note}: no change` };
+  if (withinTolerance(adjusted) || ratio > 1 !== adjusted > 1) return { reading: hold, load: total };
   const desired = Math.ceil(adjusted * over);
-  if ((adjusted < 1 && desired > current) || (adjusted > 1 && desired < current)) {
-    return { ...base, average, ratio: adjusted, over, desired: current, note: `${note}: no change` };
-  }
-  return { ...base, average, ratio: adjusted, over, desired, note };
+  if ((adjusted < 1 && desired > current) || (adjusted > 1 && desired < current))
+    return { reading: hold, load: total };
+  return { reading: { ...base, average, ratio: adjusted, over, desired, note }, load: total };
 }
 
 /** The replica count the step rules allow, given the changes already made in their periods. */
