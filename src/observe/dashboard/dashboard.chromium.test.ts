@@ -175,4 +175,44 @@ describe.skipIf(!haveChromium && !ci)(title, () => {
 
     expect(problems).toEqual([]);
   });
+
+  it('counts instances the capped snapshot left out once, as they change, come and go', {
+    timeout: 30_000,
+  }, async () => {
+    expect(existsSync(CHROMIUM), `${CHROMIUM} is required when CI=true`).toBe(true);
+    const registry = await startRegistry({ dashboard: { maxSnapshotInstances: 1 } });
+    cleanups.push(() => registry.close());
+    const add = (id: string) =>
+      registry.store.register({
+        service: 'svc',
+        id,
+        address: '127.0.0.1:9',
+        weight: 1,
+        metadata: {},
+        status: 'UP',
+        registeredAt: Date.now(),
+      });
+    add('a');
+    add('b'); // after 'a' in the snapshot's order: counted, not listed
+    const browser: Browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    cleanups.push(() => browser.close());
+    const page: Page = await browser.newPage();
+    await page.goto(`${registry.url}/dashboard/`);
+    await page.locator('#live[data-state="live"]').waitFor({ timeout: 10_000 });
+    const total = () => page.locator('#totals [data-total="instances"] dd').textContent();
+    await expect.poll(total).toBe('2');
+
+    registry.store.setStatus('svc', 'b', 'DOWN'); // a change to the instance the page was not shown
+    await page.locator('tr[data-instance="b"] td[data-status="DOWN"]').waitFor({ timeout: 10_000 });
+    expect(await total()).toBe('2');
+    add('c');
+    await page.locator('tr[data-instance="c"]').waitFor({ timeout: 10_000 });
+    expect(await total()).toBe('3');
+    registry.store.remove('svc', 'a');
+    await page.locator('tr[data-instance="a"]').waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await total()).toBe('2');
+  });
 });

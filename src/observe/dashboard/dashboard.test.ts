@@ -76,7 +76,11 @@ describe('dashboard over HTTP', () => {
       instance: a.id,
     });
     await a.close();
-    expect(await live.next('remove', (r) => r.id === a.id)).toEqual({ service: WorkService.name, id: a.id });
+    expect(await live.next('remove', (r) => r.id === a.id)).toEqual({
+      service: WorkService.name,
+      id: a.id,
+      total: 0,
+    });
     expect(await live.next('event', (e) => e.kind === 'deregister')).toMatchObject({ instance: a.id });
     const snap = await (await fetch(`${registry.url}/dashboard/api/snapshot`)).json();
     expect(snap.instances).toEqual([]);

@@ -89,7 +89,7 @@ export class DashboardState {
       ...(instance.zone === undefined ? {} : { zone: instance.zone }),
     };
     this.instances.set(key, view);
-    this.emit({ type: 'instance', data: view });
+    this.emit({ type: 'instance', data: { ...view, total: this.instances.size } });
     return prior;
   }
 
@@ -98,7 +98,7 @@ export class DashboardState {
     if (!this.instances.delete(key)) return false;
     this.series.delete(key);
     this.latest.delete(key);
-    this.emit({ type: 'remove', data: { service, id } });
+    this.emit({ type: 'remove', data: { service, id, total: this.instances.size } });
     return true;
   }
 

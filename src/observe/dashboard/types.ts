@@ -109,10 +109,19 @@ export interface DashboardSnapshot {
   attached: { autoscalers: number; clients: number };
 }
 
+/**
+ * Carried by instance deltas: a page that got a capped snapshot cannot tell an update of an
+ * instance it was not shown from a new one, so it takes the count from the registry.
+ */
+export interface InstanceCount {
+  /** Instances the registry has now, listed in the snapshot or not. */
+  total: number;
+}
+
 /** SSE messages after the first `snapshot`; the event name is `type`. */
 export type DashboardDelta =
-  | { type: 'instance'; data: InstanceView }
-  | { type: 'remove'; data: { service: string; id: string } }
+  | { type: 'instance'; data: InstanceView & InstanceCount }
+  | { type: 'remove'; data: { service: string; id: string } & InstanceCount }
   | {
       type: 'stats';
       data: { at: number; samples: StatsSample[]; endpoints: EndpointView[]; counters: ClientCounters };

@@ -76,12 +76,15 @@ export const CORE_JS = String.raw`  'use strict';
     switch (type) {
       case 'instance':
         state.instances.set(key(d.service, d.id), d);
+        // The delta may be about an instance the capped snapshot left out: count from the registry's total.
+        state.hidden = Math.max(0, d.total - state.instances.size);
         break;
       case 'remove':
         k = key(d.service, d.id);
         state.instances.delete(k);
         state.series.delete(k);
         state.latest.delete(k);
+        state.hidden = Math.max(0, d.total - state.instances.size);
         break;
       case 'stats':
         d.samples.forEach(function (s) {
