@@ -166,7 +166,11 @@ export function bindAutoscalerMetrics(options: AutoscalerMetricsOptions): Dispos
     pulled(
       registry,
       'gauge',
-      { name: 'tensile_autoscaler_current_replicas', help: 'Replicas the scaler runs now.', labelNames },
+      {
+        name: 'tensile_autoscaler_current_replicas',
+        help: 'Replicas running when the autoscaler last decided.',
+        labelNames,
+      },
       report('current'),
     ),
     pulled(
