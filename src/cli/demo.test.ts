@@ -115,7 +115,7 @@ describe('tensile demo', () => {
     // Every phase is announced, and progress comes as plain lines (stdout is not a TTY).
     for (const phase of ['warm-up', 'ramp-up', 'peak', 'ramp-down', 'cool-down'])
       expect(out).toContain(`── ${phase}:`);
-    expect(out).toMatch(/offered +\d+\/s +achieved +\d+\/s +replicas \d+ ready \d+ starting \d+ desired/);
+    expect(out).toMatch(/offered +\d+\/s +achieved +\d+\/s +ready \d+ +starting \d+ +desired \d+/);
     expect(out).not.toContain('\x1b[');
     // Decisions are printed with their reasons.
     expect(out).toMatch(/▲ scale out {2}1 → \d+: inflight .* vs target 4\.80/);

@@ -66,7 +66,7 @@ export function formatTick(tick: DemoTick): string {
   return (
     `${secs(tick.t)}  ${tick.phase.padEnd(9)}  offered ${String(Math.round(tick.offered)).padStart(4)}/s` +
     `  achieved ${String(Math.round(tick.achieved)).padStart(4)}/s` +
-    `  replicas ${tick.ready} ready ${tick.starting} starting ${tick.desired} desired` +
+    `  ready ${tick.ready}  starting ${tick.starting}  desired ${tick.desired}` +
     `  p50 ${ms(tick.p50Ms)}  p99 ${ms(tick.p99Ms)}  errors ${tick.errors}`
   );
 }
