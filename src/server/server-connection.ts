@@ -1,32 +1,30 @@
 import type { Socket } from 'node:net';
 import { RpcError, Status } from '../core/errors.js';
 import type { PeerIdentity } from '../security/peer.js';
-import { type Codec, encodePayload } from '../wire/codec.js';
+import type { Codec } from '../wire/codec.js';
 import {
   decodeRequest,
   encodeEmpty,
   encodeError,
   encodeGoAway,
-  encodeResponse,
   type Frame,
   FrameType,
   ProtocolError,
 } from '../wire/frame.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
 import { FrameWriter } from '../wire/writer.js';
+import { type FailureOptions, failureFrame, replyFrame } from './reply.js';
 import type { Router } from './router.js';
 import { ServerCall } from './server-call.js';
 import { readClientHello } from './server-hello.js';
 
-export interface ServerConnectionOptions {
+export interface ServerConnectionOptions extends FailureOptions {
   codecs: ReadonlyMap<string, Codec>;
   maxFrameBytes: number;
   maxConcurrentCalls: number;
   handshakeTimeoutMs: number;
   /** After the server ends a socket, how long the peer has to close its side before it is destroyed. */
   closeLingerMs: number;
-  exposeErrors: boolean;
-  onHandlerError?: ((err: unknown, method: string) => void) | undefined;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -244,46 +242,15 @@ export class ServerConnection {
   };
 
   private succeed(call: ServerCall, value: unknown): void {
-    const callId = call.callId;
-    if (this.calls.get(callId) !== call) return;
+    if (this.calls.get(call.callId) !== call) return;
     this.finish(call);
-    let payload: Uint8Array | string;
-    try {
-      payload = encodePayload(this.codec, value);
-    } catch (err) {
-      return this.sendError(
-        callId,
-        new RpcError('INTERNAL', `cannot encode reply: ${(err as Error).message}`),
-      );
-    }
-    this.writer.write(encodeResponse(callId, payload));
+    this.writer.write(replyFrame(this.codec, call.callId, value));
   }
 
   private fail(call: ServerCall, err: unknown): void {
-    const { callId, method } = call;
-    if (this.calls.get(callId) !== call) return;
+    if (this.calls.get(call.callId) !== call) return;
     this.finish(call);
-    if (!(err instanceof RpcError)) {
-      this.options.onHandlerError?.(err, method);
-      const message = this.options.exposeErrors
-        ? String((err as Error)?.message ?? err)
-        : `internal error in ${method}`;
-      const details = this.options.exposeErrors ? { stack: (err as Error)?.stack } : undefined;
-      return this.sendError(callId, new RpcError('INTERNAL', message, { details }));
-    }
-    this.sendError(callId, err);
-  }
-
-  private sendError(callId: number, err: RpcError): void {
-    let details: Uint8Array | undefined;
-    if (err.details !== undefined) {
-      try {
-        details = this.codec.encode(err.details);
-      } catch {
-        details = undefined;
-      }
-    }
-    this.writer.write(encodeError(callId, Status[err.code], err.message, !err.mayHaveProcessed, details));
+    this.writer.write(failureFrame(this.codec, call.callId, call.method, err, this.options));
   }
 
   private reject(callId: number, code: number, message: string): void {
@@ -318,16 +285,10 @@ export class ServerConnection {
 
   private protocolError(err: unknown): void {
     if (this.state === 'closed') return;
-    const tooBig = err instanceof ProtocolError && /exceeds the limit/.test(err.message);
+    const code = err instanceof ProtocolError ? err.code : 'INTERNAL';
     const message = err instanceof Error ? err.message : String(err);
     if (this.state !== 'handshake') {
-      this.writer.write(
-        encodeGoAway(
-          this.lastCallId,
-          tooBig ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL,
-          `protocol error: ${message}`,
-        ),
-      );
+      this.writer.write(encodeGoAway(this.lastCallId, Status[code], `protocol error: ${message}`));
       this.writer.flush();
     }
     this.state = 'closed';

@@ -77,6 +77,7 @@ export class FrameDecoder {
     if (length + LENGTH_BYTES > this.maxFrameBytes) {
       throw new ProtocolError(
         `frame of ${length + LENGTH_BYTES} bytes exceeds the limit of ${this.maxFrameBytes}`,
+        'RESOURCE_EXHAUSTED',
       );
     }
     if (length < HEADER_BYTES - LENGTH_BYTES)

@@ -1,4 +1,5 @@
 import { EMPTY_METADATA, type Metadata } from '../core/context.js';
+import type { StatusCode } from '../core/errors.js';
 
 /** Frame types; see docs/protocol.md. */
 export const FrameType = {
@@ -23,8 +24,15 @@ export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
 export const NO_TIMEOUT = 0xffffffff;
 export const MAX_CALL_ID = 0xffffffff;
 
+/** A stream that breaks the protocol; `code` is the status the GOAWAY that ends the connection carries. */
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
+  constructor(
+    message: string,
+    readonly code: StatusCode = 'INTERNAL',
+  ) {
+    super(message);
+  }
 }
 
 export interface Frame {
