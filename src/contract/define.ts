@@ -44,7 +44,7 @@ export interface ServiceDefinition<Name extends string = string, M extends Metho
 }
 
 /** Names a client object uses for itself; a method may not take them. */
-export const RESERVED_METHOD_NAMES = new Set(['close', 'then', 'constructor']);
+export const RESERVED_METHOD_NAMES = new Set(['close', 'then', 'constructor', '__proto__']);
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 

@@ -27,13 +27,24 @@ export class Router {
       const handler = handlers[name as keyof M] as unknown as
         | ((i: unknown, c: CallContext) => Promise<unknown>)
         | undefined;
-      if (typeof handler !== 'function') throw new TypeError(`missing handler for ${def.name}.${name}`);
+      // A method named like an Object.prototype member (toString…) must not find that member.
+      if (typeof handler !== 'function' || handler === (Object.prototype as Record<string, unknown>)[name])
+        throw new TypeError(`missing handler for ${def.name}.${name}`);
       const full = fullMethodName(def.name, name);
       if (this.routes.has(full)) throw new TypeError(`${full} is already implemented`);
+      const run = (input: unknown, ctx: CallContext): Promise<unknown> => {
+        let out: Promise<unknown>;
+        try {
+          out = Promise.resolve(handler.call(handlers, input, ctx));
+        } catch (err) {
+          return Promise.reject(ranHandler(err));
+        }
+        return out.then(undefined, rethrowRan);
+      };
       const schema = method.input;
       const terminal: Service = hasValidation(schema)
-        ? async (req, ctx) => handler(await validate(schema, req, 'input'), ctx)
-        : (req, ctx) => handler(req, ctx);
+        ? async (req, ctx) => run(await validate(schema, req, 'input'), ctx)
+        : run;
       this.routes.set(full, {
         service: def.name,
         idempotent: method.idempotent,
@@ -50,6 +61,22 @@ export class Router {
     return [...this.routes.keys()];
   }
 }
+
+/**
+ * An error out of a handler has run the handler, whatever its own flag says: a handler that
+ * rethrows a downstream call's "not processed" failure did work first, and NOT_PROCESSED on
+ * the wire would let the caller retry a non-idempotent call.
+ */
+function ranHandler(err: unknown): unknown {
+  if (!(err instanceof RpcError) || err.mayHaveProcessed) return err;
+  const ran = new RpcError(err.code, err.message, { details: err.details, cause: err });
+  if (err.instance !== undefined) ran.instance = err.instance;
+  return ran;
+}
+
+const rethrowRan = (err: unknown): never => {
+  throw ranHandler(err);
+};
 
 export function unimplemented(method: string): RpcError {
   return new RpcError('UNIMPLEMENTED', `unknown method ${JSON.stringify(method)}`, {

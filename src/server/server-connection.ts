@@ -221,7 +221,8 @@ export class ServerConnection {
     this.calls.set(callId, call);
     let result: Promise<unknown>;
     try {
-      result = route.call(input, call);
+      // A JavaScript filter may return a plain value: a reply, not a protocol error.
+      result = Promise.resolve(route.call(input, call));
     } catch (err) {
       result = Promise.reject(err);
     }
