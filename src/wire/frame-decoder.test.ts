@@ -32,6 +32,9 @@ function collect(decoder: FrameDecoder, chunks: Buffer[]): Seen[] {
   return out;
 }
 
+/** Node's pool for small Buffer.allocUnsafe calls: a tiny buffer may keep this much alive. */
+const POOL_SLAB = Buffer.poolSize;
+
 const id = fc.integer({ min: 0, max: 0xffffffff });
 const payload = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a));
 const anyFrame: fc.Arbitrary<Buffer> = fc.oneof(
@@ -171,16 +174,52 @@ describe('FrameDecoder', () => {
     expect(decoder.pending).toBe(0);
   });
 
-  it('copies a trickled frame a bounded number of times, even when the first chunk is under 4 bytes', () => {
-    const frame = encodeResponse(9, Buffer.alloc(200_000, 1));
-    const concat = vi.spyOn(Buffer, 'concat');
+  it('gathers a frame trickled a byte at a time in a few doubling buffers, not one per chunk', () => {
+    const frame = encodeResponse(9, Buffer.alloc(100_000, 1));
+    const alloc = vi.spyOn(Buffer, 'allocUnsafe');
     const decoder = new FrameDecoder();
-    let frames = 0;
-    decoder.push(frame.subarray(0, 2), () => frames++);
-    for (let o = 2; o < frame.length; o += 100) decoder.push(frame.subarray(o, o + 100), () => frames++);
-    const copied = concat.mock.results.reduce((n, r) => n + (r.value as Buffer).length, 0);
-    expect(frames).toBe(1);
-    // Linear: a handful of copies of the frame, not one per chunk (which would be ~200 MB here).
-    expect(copied).toBeLessThan(4 * frame.length);
+    const seen: Frame[] = [];
+    let miscounted = 0;
+    let overheld = 0;
+    for (let o = 0; o < frame.length; o++) {
+      decoder.push(frame.subarray(o, o + 1), (f) => seen.push({ ...f, body: Buffer.from(f.body) }));
+      if (o < frame.length - 1 && decoder.pending !== o + 1) miscounted++;
+      if (decoder.retainedBytes > Math.max(POOL_SLAB, 2 * decoder.pending)) overheld++;
+    }
+    expect(miscounted).toBe(0);
+    expect(overheld).toBe(0);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.body.equals(frame.subarray(10))).toBe(true);
+    const sizes = alloc.mock.calls.map(([n]) => n);
+    // Doubling from 256 bytes: about log2(100 kB / 256) ≈ 9 buffers, never one past the frame.
+    expect(sizes.length).toBeLessThanOrEqual(12);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(frame.length);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThan(2.5 * frame.length);
+  });
+
+  it('completes a gathered frame from the next chunk and reads the frames after it in place', () => {
+    const a = encodeResponse(1, Buffer.alloc(1000, 1));
+    const rest = Buffer.concat([
+      encodeResponse(2, Buffer.from('x')),
+      encodeResponse(3, Buffer.alloc(50_000, 3)),
+    ]);
+    const chunks = [a.subarray(0, 600), Buffer.concat([a.subarray(600), rest])];
+    const alloc = vi.spyOn(Buffer, 'allocUnsafe');
+    const got = collect(new FrameDecoder(), chunks);
+    expect(got.map((f) => f.callId)).toEqual([1, 2, 3]);
+    // Only the first frame was gathered: nothing the size of the 50 kB frame was allocated.
+    expect(alloc.mock.calls.every(([n]) => n <= a.length)).toBe(true);
+  });
+
+  it('copies the tail of a chunk rather than keeping the whole chunk alive', () => {
+    const big = Buffer.alloc(1 << 20);
+    const frame = encodeResponse(4, Buffer.from('done'));
+    frame.copy(big);
+    encodeResponse(5, Buffer.alloc(100)).copy(big, frame.length, 0, 3);
+    const decoder = new FrameDecoder();
+    expect(collect(decoder, [big.subarray(0, frame.length + 3)]).map((f) => f.callId)).toEqual([4]);
+    expect(decoder.pending).toBe(3);
+    expect(decoder.retainedBytes).toBeGreaterThan(0);
+    expect(decoder.retainedBytes).toBeLessThanOrEqual(POOL_SLAB);
   });
 });

@@ -40,7 +40,8 @@ export class FrameWriter {
   /** Writes now; used before ending the socket. */
   readonly flush = (): void => {
     this.scheduled = false;
-    if (this.queued === 0 || this.socket.destroyed) {
+    // After end() nothing more can leave, and a write would only destroy the socket with an error.
+    if (this.queued === 0 || this.socket.destroyed || this.socket.writableEnded) {
       this.queue = [];
       this.queued = 0;
       return;
