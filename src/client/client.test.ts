@@ -84,3 +84,35 @@ describe('panic mode', () => {
     expect(events).toHaveLength(2);
   });
 });
+
+describe('bad call options', () => {
+  it('reject (never throw) with INVALID_ARGUMENT, before anything is sent', async () => {
+    const address = await echoServer();
+    let sent = 0;
+    const client = createClient(Greeter, {
+      addresses: [address],
+      filters: [
+        (req, ctx, next) => {
+          sent++;
+          return next(req, ctx);
+        },
+      ],
+    });
+    cleanup.push(() => client.close());
+    let negative: Promise<unknown> | undefined;
+    expect(() => {
+      negative = client.echo(1, { timeoutMs: -5 });
+    }).not.toThrow();
+    await expect(negative).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'timeoutMs must be >= 0, got -5',
+      mayHaveProcessed: false,
+    });
+    await expect(client.echo(1, { deadline: new Date('not a date') })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'deadline is not a valid time',
+    });
+    expect(sent).toBe(0);
+    await expect(client.echo(2)).resolves.toBe(2);
+  });
+});

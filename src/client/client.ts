@@ -8,15 +8,7 @@ import {
   type OutputOf,
   type ServiceDefinition,
 } from '../contract/define.js';
-import {
-  type CallContext,
-  EMPTY_METADATA,
-  listenAbort,
-  MAX_TIMER_MS,
-  type Metadata,
-  NEVER_ABORTED,
-  unlistenAbort,
-} from '../core/context.js';
+import { type CallContext, EMPTY_METADATA, type Metadata, NEVER_ABORTED } from '../core/context.js';
 import { RpcError } from '../core/errors.js';
 import { createEmitter, type Event } from '../core/events.js';
 import { compose, type Filter, type Service } from '../core/service.js';
@@ -31,6 +23,7 @@ import type { ClientTlsOptions } from '../security/tls-options.js';
 import { type Codec, resolveCodec } from '../wire/codec.js';
 import type { ReconnectBackoff } from './backoff.js';
 import { type PanicEvent, ServiceDirectory } from './directory.js';
+import { DiscoveryWait } from './discovery-wait.js';
 
 export type { PanicEvent } from './directory.js';
 
@@ -144,14 +137,18 @@ export function createClient<D extends ServiceDefinition<string, Methods>>(
     $directory: directory,
     $events: { ...policies.events, onPanic: panic.event } satisfies ClientEvents,
   };
+  const discoveryWait = new DiscoveryWait(def.name, directory.ready);
   for (const [name, method] of Object.entries(def.methods)) {
     const full = fullMethodName(def.name, name);
     const idempotent = method.idempotent;
     client[name] = (input: unknown, call: CallOptions = NO_OPTIONS) => {
-      const ctx = callContext(full, def.name, idempotent, call, options.timeoutMs, baseMetadata);
-      return directory.resolved
-        ? chain(input, ctx)
-        : afterDiscovery(directory, ctx).then(() => chain(input, ctx));
+      let ctx: CallContext;
+      try {
+        ctx = callContext(full, def.name, idempotent, call, options.timeoutMs, baseMetadata);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return directory.resolved ? chain(input, ctx) : discoveryWait.wait(ctx).then(() => chain(input, ctx));
     };
   }
   return client as Client<D>;
@@ -161,34 +158,6 @@ function resolvePolicies(option: ClientOptions['policies']): ClientPolicies {
   if (option === false) return defaultClientPolicies({ retry: false, breaker: false, outlier: false });
   if (option && 'endpointFilters' in option) return option;
   return defaultClientPolicies(option);
-}
-
-/** Like gRPC waiting for name resolution: the first calls wait for discovery's first answer, within their deadline. */
-function afterDiscovery(directory: ServiceDirectory, ctx: CallContext): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    // Every way out (discovery, client closed, deadline, abort) clears the timer and the listener.
-    const done = (err?: RpcError) => {
-      clearTimeout(timer);
-      unlistenAbort(ctx.signal, onAbort);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onAbort = () =>
-      done(new RpcError('CANCELLED', 'cancelled while waiting for discovery', { mayHaveProcessed: false }));
-    if (ctx.signal.aborted) return onAbort();
-    const left = ctx.deadline - Date.now();
-    // Beyond setTimeout's limit (~24.8 days) a timer would fire after 1 ms: none, like no deadline.
-    if (left <= MAX_TIMER_MS) {
-      const message = `no instances of ${ctx.service} discovered before the deadline`;
-      timer = setTimeout(
-        () => done(new RpcError('DEADLINE_EXCEEDED', message, { mayHaveProcessed: false })),
-        Math.max(0, left),
-      );
-    }
-    listenAbort(ctx.signal, onAbort);
-    directory.ready.then(() => done(), done);
-  });
 }
 
 function callContext(
@@ -201,11 +170,15 @@ function callContext(
 ): CallContext {
   const now = Date.now();
   let deadline = Number.POSITIVE_INFINITY;
-  if (call.deadline !== undefined)
+  if (call.deadline !== undefined) {
     deadline = call.deadline instanceof Date ? call.deadline.getTime() : call.deadline;
+    if (Number.isNaN(deadline))
+      throw new RpcError('INVALID_ARGUMENT', 'deadline is not a valid time', notSent);
+  }
   const timeoutMs = call.timeoutMs ?? defaultTimeoutMs;
   if (timeoutMs !== undefined) {
-    if (!(timeoutMs >= 0)) throw new RpcError('INVALID_ARGUMENT', `timeoutMs must be >= 0, got ${timeoutMs}`);
+    if (!(timeoutMs >= 0))
+      throw new RpcError('INVALID_ARGUMENT', `timeoutMs must be >= 0, got ${timeoutMs}`, notSent);
     deadline = Math.min(deadline, now + timeoutMs);
   }
   const metadata = call.metadata
@@ -227,3 +200,4 @@ function callContext(
 }
 
 const NO_OPTIONS: CallOptions = Object.freeze({});
+const notSent = { mayHaveProcessed: false } as const;

@@ -251,6 +251,21 @@ describe('close', () => {
     expect(conn.isOpen).toBe(false);
   });
 
+  it('a call cancelled while the connection drains sends its CANCEL before the FIN', async () => {
+    const seen: number[] = [];
+    const server = await scripted((f) => seen.push(f.type));
+    const conn = await dial(server.address);
+    const ac = new AbortController();
+    const call = failure(conn.call(1, ctx('greeter/echo', { signal: ac.signal })));
+    await expect.poll(() => seen).toContain(FrameType.REQUEST);
+    const closed = conn.close(5_000);
+    ac.abort();
+    expect((await call).code).toBe('CANCELLED');
+    await expect.poll(() => seen).toContain(FrameType.CANCEL);
+    await closed;
+    expect(conn.isOpen).toBe(false);
+  });
+
   it('fails calls still pending after the grace period as UNAVAILABLE, may have processed', async () => {
     const server = await scripted((_, socket) => socket.pause());
     const conn = await dial(server.address);
@@ -304,6 +319,15 @@ describe('congested socket (peer stops reading)', () => {
     expect(err).toBeInstanceOf(RpcError);
     expect(err.code).toBe('CANCELLED');
     expect(err.mayHaveProcessed).toBe(false);
+  });
+
+  it('a queued call aborted with an RpcError reason is still never processed', async () => {
+    const { conn } = await stalled();
+    const ac = new AbortController();
+    const call = failure(conn.call('small', ctx('s/small', { signal: ac.signal })));
+    ac.abort(new RpcError('UNAVAILABLE', 'caller gave up'));
+    const err = (await settledWithin(call, 5_000)) as RpcError;
+    expect(err).toMatchObject({ code: 'UNAVAILABLE', message: 'caller gave up', mayHaveProcessed: false });
   });
 
   it('a queued call that gave up is never written once the socket drains', async () => {

@@ -227,8 +227,9 @@ export class Connection {
       return this.fail(p, err);
     }
     if (this.pending.get(p.id) !== p) return;
-    this.settle(p.id, p);
+    // Queued before settle(), which may end a draining socket: the CANCEL must leave before the FIN.
     this.writer.write(encodeEmpty(FrameType.CANCEL, p.id));
+    this.settle(p.id, p);
     p.reject(err);
   }
 

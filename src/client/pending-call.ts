@@ -28,12 +28,21 @@ export class Pending {
 
   handleEvent(): void {
     const reason = this.signal.reason;
-    this.conn.abandon(
-      this,
-      reason instanceof RpcError
-        ? reason
-        : new RpcError('CANCELLED', 'cancelled by the caller', { mayHaveProcessed: this.id !== 0 }),
-    );
+    const sent = this.id !== 0;
+    let err: RpcError;
+    if (!(reason instanceof RpcError)) {
+      err = new RpcError('CANCELLED', 'cancelled by the caller', { mayHaveProcessed: sent });
+    } else if (sent || !reason.mayHaveProcessed) {
+      err = reason;
+    } else {
+      // Never written, so it cannot have run, whatever the reason's own flag says.
+      err = new RpcError(reason.code, reason.message, {
+        details: reason.details,
+        cause: reason,
+        mayHaveProcessed: false,
+      });
+    }
+    this.conn.abandon(this, err);
   }
 }
 
