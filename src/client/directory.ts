@@ -40,6 +40,7 @@ export class ServiceDirectory implements Directory {
   private allSnapshot: readonly ClientEndpoint[] = [];
   private routableSnapshot: readonly Endpoint[] | undefined;
   private panic = false;
+  private closed = false;
   private readonly watch: Disposable;
   private resolveReady!: () => void;
   private rejectReady!: (err: RpcError) => void;
@@ -92,6 +93,8 @@ export class ServiceDirectory implements Directory {
   };
 
   private update(instances: readonly Instance[]): void {
+    // A backend may deliver once more after dispose; endpoints made then would dial forever.
+    if (this.closed) return;
     const seen = new Set<string>();
     for (const instance of instances) {
       seen.add(instance.id);
@@ -120,6 +123,7 @@ export class ServiceDirectory implements Directory {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.watch.dispose();
     if (!this.resolved)
       this.rejectReady(new RpcError('UNAVAILABLE', 'client closed', { mayHaveProcessed: false }));

@@ -35,6 +35,8 @@ export function watchPrefix(options: PrefixWatchOptions): () => void {
   let lastSignature: string | undefined;
 
   const emit = () => {
+    // etcd3 keeps delivering until the server acknowledges the cancel; nobody listens any more.
+    if (stopped) return;
     const entries = [...values].sort(([a], [b]) => (a < b ? -1 : 1));
     // Re-puts after a lease loss write identical values; watchers need not hear about them.
     const signature = JSON.stringify(entries);
@@ -49,6 +51,7 @@ export function watchPrefix(options: PrefixWatchOptions): () => void {
   };
 
   const apply = (res: IWatchResponse) => {
+    if (stopped) return;
     if (res.events.length === 0) {
       // Progress notifications are only sent to watchers that are caught up.
       const head = BigInt(res.header.revision);

@@ -163,12 +163,30 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
       await post();
       let active = true;
       let failing = false;
+      /** A status the server has not confirmed yet; re-sent with the next good heartbeat. */
+      let statusPending = false;
+      let timer: NodeJS.Timeout | undefined;
+      let removing: Promise<void> | undefined;
+      // Writes of one registration run one at a time, so a DELETE can never overtake the
+      // re-registration of a heartbeat in flight and leave an instance behind it.
+      let chain: Promise<unknown> = Promise.resolve();
+      const serial = <T>(op: () => Promise<T>): Promise<T> => {
+        const run = chain.then(op);
+        chain = run.catch(() => {});
+        return run;
+      };
+      // Eureka clients publish their own status by registering again.
+      const publish = async () => {
+        await post();
+        statusPending = false;
+      };
       const renew = async () => {
         try {
           const { status } = await call('PUT', `${path()}?status=${instance.status}`);
           // 404: the server lost the lease (restart, eviction); register again as Eureka clients do.
-          if (status === 404 && active) await post();
+          if (status === 404 && active) await publish();
           else if (status !== 200) throw new Error(`renew → ${status}`);
+          else if (statusPending && active) await publish();
           failing = false;
         } catch (err) {
           if (!failing)
@@ -176,27 +194,41 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
           failing = true;
         }
       };
-      const timer = setInterval(() => void renew(), renewMs);
-      timer.unref();
-      timers.add(timer);
+      const loop = () => {
+        timer = setTimeout(async () => {
+          timers.delete(timer!);
+          await serial(renew);
+          if (active && !closed) loop();
+        }, renewMs);
+        timer.unref();
+        timers.add(timer);
+      };
       const stop = () => {
         active = false;
-        clearInterval(timer);
-        timers.delete(timer);
+        clearTimeout(timer);
+        timers.delete(timer!);
       };
+      loop();
       return {
         get instance() {
           return instance;
         },
-        async setStatus(status) {
+        setStatus(status) {
           instance = { ...instance, status };
-          // Eureka clients publish their own status by registering again.
-          await post();
+          statusPending = true;
+          return serial(publish);
         },
-        async deregister() {
-          if (!active) return;
+        deregister() {
           stop();
-          await expectOk('DELETE', path(), [200, 404]);
+          // A failed DELETE may be retried by calling again; a successful one is final.
+          removing ??= serial(() => expectOk('DELETE', path(), [200, 404])).then(
+            () => {},
+            (err) => {
+              removing = undefined;
+              throw err;
+            },
+          );
+          return removing;
         },
       };
     },

@@ -5,7 +5,7 @@ export interface Instance {
   /** Unique within its service. */
   readonly id: string;
   readonly service: string;
-  /** `host:port` of the Tensile wire listener. */
+  /** `host:port` of the Tensile wire listener; an IPv6 host in brackets (`[::1]:7000`). */
   readonly address: string;
   /** Relative capacity for weighted balancers; default 1. */
   readonly weight: number;
@@ -20,11 +20,21 @@ export interface Instance {
 export type InstanceInput = Pick<Instance, 'service' | 'address'> &
   Partial<Omit<Instance, 'service' | 'address'>>;
 
+/** `host:port`, or `[v6addr]:port` with the IPv6 address bracketed as in URLs. */
+const ADDRESS = /^(?:[^\s:[\]]+|\[[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]):\d{1,5}$/;
+
+/** Brackets an IPv6 literal for use in `host:port`; other hosts are returned as they are. */
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 export function normalizeInstance(input: InstanceInput, now = Date.now()): Instance {
   if (!input.service || typeof input.service !== 'string')
     throw new TypeError('instance.service is required');
-  if (!/^[^\s:]+:\d{1,5}$/.test(input.address ?? '')) {
-    throw new TypeError(`instance.address must be host:port, got ${JSON.stringify(input.address)}`);
+  if (!ADDRESS.test(input.address ?? '')) {
+    throw new TypeError(
+      `instance.address must be host:port or [ipv6]:port, got ${JSON.stringify(input.address)}`,
+    );
   }
   const weight = input.weight ?? 1;
   if (!Number.isFinite(weight) || weight < 0)
@@ -41,10 +51,12 @@ export function normalizeInstance(input: InstanceInput, now = Date.now()): Insta
   };
 }
 
+/** Splits `host:port` or `[v6addr]:port`; the host comes back without brackets. */
 export function splitAddress(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(':');
   if (i <= 0) throw new TypeError(`address must be host:port, got ${JSON.stringify(address)}`);
   const port = Number(address.slice(i + 1));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`bad port in ${address}`);
-  return { host: address.slice(0, i), port };
+  const host = address.slice(0, i);
+  return { host: host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, port };
 }

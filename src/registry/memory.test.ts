@@ -48,6 +48,15 @@ describe('memoryRegistry with a fake clock', () => {
     await r.close();
   });
 
+  it('a status change after deregister does not bring the instance back', async () => {
+    const r = memoryRegistry();
+    const reg = await r.register({ service: 's', address: 'h:1', id: 'x' });
+    await reg.deregister();
+    await reg.setStatus('DOWN');
+    expect(await r.instances('s')).toEqual([]);
+    await r.close();
+  });
+
   it('refuses work after close and rejects a malformed address', async () => {
     const r = memoryRegistry();
     await expect(r.register({ service: 's', address: 'nope' })).rejects.toThrow(/host:port/);

@@ -143,7 +143,9 @@ export function memoryRegistry(options: MemoryRegistryOptions = {}): Registry {
         async setStatus(status) {
           assertOpen();
           instance = { ...instance, status };
-          if (mine.has(key)) mine.set(key, instance);
+          // After deregister the instance is gone for good; a status change must not revive it.
+          if (!mine.has(key)) return;
+          mine.set(key, instance);
           if (!store.setStatus(instance.service, instance.id, status)) store.put(instance, ttlMs);
         },
         async deregister() {

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { splitAddress } from './instance.js';
 
 /** A real etcd or ZooKeeper process on 127.0.0.1, for tests and benches. */
 export interface TestServer {
@@ -204,10 +205,10 @@ export async function startEtcd(): Promise<TestServer> {
 
 /** Asks a ZooKeeper server a four-letter word and returns the reply. */
 export function fourLetterWord(endpoint: string, word: string): Promise<string> {
-  const [host, port] = endpoint.split(':') as [string, string];
+  const { host, port } = splitAddress(endpoint);
   return new Promise((resolve, reject) => {
     let reply = '';
-    const socket = connect({ host, port: Number(port) }, () => socket.end(word));
+    const socket = connect({ host, port }, () => socket.end(word));
     socket.setTimeout(1000, () => socket.destroy(new Error('4lw timeout')));
     socket.on('data', (d) => {
       reply += d.toString();
@@ -270,12 +271,12 @@ export interface TcpProxy {
 }
 
 export async function startTcpProxy(target: string): Promise<TcpProxy> {
-  const [host, port] = target.split(':') as [string, string];
+  const { host, port } = splitAddress(target);
   const sockets = new Set<Socket>();
   let partitioned = false;
   const server = createServer((inbound) => {
     if (partitioned) return void inbound.destroy();
-    const outbound = connect({ host, port: Number(port) });
+    const outbound = connect({ host, port });
     for (const [a, b] of [
       [inbound, outbound],
       [outbound, inbound],

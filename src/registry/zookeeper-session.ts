@@ -8,6 +8,8 @@ export interface ZkSessionOptions {
   /** Deadline for each operation; ZooKeeper clients otherwise queue requests until reconnected. */
   opTimeoutMs: number;
   auth?: { scheme: string; credential: string };
+  /** First pause before a new session after an authentication failure; it doubles up to 30 s. */
+  retryMs: number;
   logger: { warn(message: string): void };
 }
 
@@ -18,6 +20,9 @@ export function zkCode(err: unknown): number | undefined {
 }
 
 export const ZkCode = zookeeper.Exception;
+
+const MAX_AUTH_RETRY_MS = 30_000;
+const AUTH_SETTLE_MS = 1_000;
 
 /**
  * One logical ZooKeeper session that outlives session expiry: when the server
@@ -30,6 +35,11 @@ export class ZkSession {
   #generation = 0;
   #closed = false;
   #disconnected = false;
+  /** Authentication failures in a row; each waits longer before the next session. */
+  #authFailures = 0;
+  #retry: NodeJS.Timeout | undefined;
+  #authSettle: NodeJS.Timeout | undefined;
+  #abandoned: Client | undefined;
   #connected!: Promise<void>;
   readonly #listeners = new Set<() => void>();
   readonly #options: ZkSessionOptions;
@@ -73,7 +83,8 @@ export class ZkSession {
       resolve = r;
     });
     client.on('state', (state: State) => {
-      if (this.#closed || generation !== this.#generation) return;
+      // A client closed after AUTH_FAILED still reports DISCONNECTED; nobody needs to hear it.
+      if (this.#closed || generation !== this.#generation || client === this.#abandoned) return;
       this.#onState(client, state, resolve);
     });
     client.connect();
@@ -84,6 +95,16 @@ export class ZkSession {
     const { logger, connectionString } = this.#options;
     if (state === S.SYNC_CONNECTED) {
       resolve();
+      // The server reports AUTH_FAILED just after connecting: a streak ends only once a
+      // connection has lasted a while without it.
+      if (this.#authFailures > 0) {
+        clearTimeout(this.#authSettle);
+        this.#authSettle = setTimeout(() => {
+          logger.warn(`zookeeper ${connectionString}: authenticated again`);
+          this.#authFailures = 0;
+        }, AUTH_SETTLE_MS);
+        this.#authSettle.unref();
+      }
       const wasDown = this.#disconnected;
       this.#disconnected = false;
       if (wasDown) logger.warn(`zookeeper ${connectionString}: reconnected`);
@@ -92,11 +113,24 @@ export class ZkSession {
       if (!this.#disconnected)
         logger.warn(`zookeeper ${connectionString}: disconnected; keeping the last known state`);
       this.#disconnected = true;
-    } else if (state === S.EXPIRED || state === S.AUTH_FAILED) {
+    } else if (state === S.EXPIRED) {
       logger.warn(`zookeeper ${connectionString}: session ${state.name}; starting a new session`);
       client.close();
       this.#disconnected = true;
       this.#open();
+    } else if (state === S.AUTH_FAILED) {
+      // Bad credentials stay bad: retrying at once would spin, connecting and failing in a loop.
+      clearTimeout(this.#authSettle);
+      const failures = this.#authFailures++;
+      const delay = Math.min(MAX_AUTH_RETRY_MS, this.#options.retryMs * 2 ** failures);
+      if (failures === 0)
+        logger.warn(`zookeeper ${connectionString}: authentication failed; retrying with backoff`);
+      this.#abandoned = client;
+      client.close();
+      this.#disconnected = true;
+      this.#retry = setTimeout(() => {
+        if (!this.#closed) this.#open();
+      }, delay);
     }
   }
 
@@ -137,6 +171,8 @@ export class ZkSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#retry);
+    clearTimeout(this.#authSettle);
     this.#listeners.clear();
     this.#client.close();
   }

@@ -32,6 +32,8 @@ export function watchService(options: ServiceWatchOptions): () => void {
   let lastSignature: string | undefined;
 
   const emit = () => {
+    // A read started before dispose may finish after it; its result has no listener left.
+    if (stopped) return;
     const entries = [...data].sort(([a], [b]) => (a < b ? -1 : 1));
     const signature = JSON.stringify(entries);
     if (signature === lastSignature) return;

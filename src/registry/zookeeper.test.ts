@@ -11,6 +11,7 @@ import {
   zookeeperAvailability,
 } from './test-servers.js';
 import { type ZooKeeperRegistryOptions, zookeeperRegistry } from './zookeeper.js';
+import { ZkSession } from './zookeeper-session.js';
 
 const zk = zookeeperAvailability();
 const quiet = (lines: string[] = []) => ({ warn: (m: string) => void lines.push(m) });
@@ -154,6 +155,29 @@ describe.skipIf(!zk.available)(
         await expect(anonymous.instances('hidden')).rejects.toMatchObject({
           code: zookeeper.Exception.NO_AUTH,
         });
+      });
+
+      it('backs off after an authentication failure instead of reconnecting in a loop', async () => {
+        const logs: string[] = [];
+        const session = new ZkSession({
+          connectionString: srv.endpoint,
+          sessionTimeoutMs: 2000,
+          spinDelayMs: 50,
+          opTimeoutMs: 1000,
+          retryMs: 100,
+          // The server knows no such scheme and answers AUTH_FAILED.
+          auth: { scheme: 'no-such-scheme', credential: 'x' },
+          logger: { warn: (m) => void logs.push(m) },
+        });
+        try {
+          await waitFor(() => session.generation >= 2, 5000, 'a first retry');
+          await new Promise((r) => setTimeout(r, 1000));
+          // 100 + 200 + 400 ms of pauses fit in that second; a tight loop makes hundreds of sessions.
+          expect(session.generation).toBeLessThanOrEqual(5);
+          expect(logs.filter((l) => /authentication failed/.test(l))).toHaveLength(1);
+        } finally {
+          session.close();
+        }
       });
     });
   },

@@ -58,6 +58,7 @@ export function zookeeperRegistry(options: ZooKeeperRegistryOptions): Registry {
     sessionTimeoutMs,
     spinDelayMs: 250,
     opTimeoutMs: options.opTimeoutMs ?? sessionTimeoutMs,
+    retryMs,
     ...(options.auth ? { auth: options.auth } : {}),
     logger,
   });

@@ -1,11 +1,11 @@
-import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { disposable } from '../../core/events.js';
 import type { TokenSource } from '../../security/credentials.js';
 import { type ClientTlsOptions, clientTlsConnectOptions } from '../../security/tls-options.js';
 import { type Instance, type InstanceInput, type InstanceStatus, normalizeInstance } from '../instance.js';
 import type { Registration, Registry } from '../registry.js';
-import { type SseEvent, sseParser } from './sse.js';
+import { openWatchStream, type WatchStream } from './watch-stream.js';
 
 export interface RegistryClientLogger {
   warn(msg: string): void;
@@ -58,7 +58,7 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
   const cleanups = new Set<() => void>();
   let closed = false;
 
-  const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
+  const call = async (method: string, path: string, body?: unknown, limitMs = timeoutMs): Promise<Reply> => {
     const auth = await authorization();
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -67,7 +67,7 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
         {
           method,
           agent,
-          timeout: timeoutMs,
+          timeout: limitMs,
           headers: {
             ...auth,
             accept: 'application/json',
@@ -92,7 +92,7 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`registry request timed out after ${timeoutMs} ms`)));
+      req.on('timeout', () => req.destroy(new Error(`registry request timed out after ${limitMs} ms`)));
       req.on('error', reject);
       req.end(payload);
     });
@@ -118,28 +118,60 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
     const first = await post();
     instance = { ...instance, registeredAt: first.instance.registeredAt };
     const intervalMs = options.renewIntervalMs ?? first.renewIntervalMs;
+    // A renewal slower than the interval is useless (the next one is due), and a hung one
+    // would delay re-registration after a registry restart past the registry's warm-up.
+    const renewTimeoutMs = Math.min(timeoutMs, intervalMs);
     let active = true;
     let failing = false;
+    let attempt = 0;
+    /** A status the registry has not confirmed yet; re-sent after the next good renewal. */
+    let statusPending = false;
     let timer: NodeJS.Timeout | undefined;
+    let removing: Promise<void> | undefined;
+    // Writes of one registration run one at a time, so a DELETE can never overtake the
+    // re-registration of a renewal in flight and leave a lease behind it.
+    let chain: Promise<unknown> = Promise.resolve();
+    const serial = <T>(op: () => Promise<T>): Promise<T> => {
+      const run = chain.then(op);
+      chain = run.catch(() => {});
+      return run;
+    };
+    const putStatus = async () => {
+      const reply = await call('PUT', `${instancePath(instance)}/status`, { status: instance.status });
+      // 404: the lease is gone; registering again carries the status.
+      if (reply.status === 404 && active) await post();
+      else if (reply.status !== 200)
+        throw new Error(`registry refused status ${instance.status}: ${reply.status}`);
+      statusPending = false;
+    };
 
     const renew = async () => {
       try {
-        const reply = await call('PUT', `${instancePath(instance)}/renew`);
+        const reply = await call('PUT', `${instancePath(instance)}/renew`, undefined, renewTimeoutMs);
         // 404: the registry lost the lease (restart, or eviction during a long pause).
-        if (reply.status === 404 && active) await post();
-        else if (reply.status !== 200) throw new Error(`renew → ${reply.status}`);
+        if (reply.status === 404 && active) {
+          await post();
+          statusPending = false;
+        } else if (reply.status !== 200) throw new Error(`renew → ${reply.status}`);
+        else if (statusPending && active) await putStatus();
         if (failing) log?.info?.(`registry reachable again; lease of ${instance.id} renewed`);
         failing = false;
+        attempt = 0;
       } catch (err) {
         if (!failing) log?.warn(`cannot renew lease of ${instance.id}: ${(err as Error).message}; retrying`);
         failing = true;
       }
     };
     const loop = () => {
+      // After a failure retry sooner (jittered, growing up to the interval): the registry may
+      // have just restarted, and its warm-up waits for exactly these re-registrations.
+      const delay = failing
+        ? Math.min(intervalMs, minBackoff * 2 ** attempt++) * (0.5 + Math.random() / 2)
+        : intervalMs;
       timer = setTimeout(async () => {
-        await renew();
+        await serial(renew);
         if (active && !closed) loop();
-      }, intervalMs);
+      }, delay);
       timer.unref();
     };
     const stop = () => {
@@ -153,111 +185,42 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
       get instance() {
         return instance;
       },
-      async setStatus(status: InstanceStatus) {
+      setStatus(status: InstanceStatus) {
         instance = { ...instance, status };
-        const reply = await call('PUT', `${instancePath(instance)}/status`, { status });
-        if (reply.status === 404 && active) await post();
-        else if (reply.status !== 200) throw new Error(`registry refused status ${status}: ${reply.status}`);
+        statusPending = true;
+        return serial(putStatus);
       },
-      async deregister() {
-        if (!active) return;
+      deregister() {
         stop();
         cleanups.delete(stop);
-        await expect('DELETE', instancePath(instance), [204, 404]);
+        // A failed DELETE may be retried by calling again; a successful one is final.
+        removing ??= serial(() => expect('DELETE', instancePath(instance), [204, 404])).then(
+          () => {},
+          (err) => {
+            removing = undefined;
+            throw err;
+          },
+        );
+        return removing;
       },
     };
   };
 
   /** One SSE stream per watched service, shared by all its watchers. */
-  const streams = new Map<string, ReturnType<typeof openStream>>();
-  const openStream = (service: string) => {
-    const listeners = new Set<(set: readonly Instance[]) => void>();
-    let current: readonly Instance[] | undefined;
-    let currentKey = '';
-    let lastEventId = '';
-    let attempt = 0;
-    let res: IncomingMessage | undefined;
-    let retry: NodeJS.Timeout | undefined;
-    let idle: NodeJS.Timeout | undefined;
-    let stopped = false;
-    const idleMs = options.idleTimeoutMs ?? 45_000;
-
-    const onEvent = (ev: SseEvent) => {
-      if (ev.id !== undefined) lastEventId = ev.id;
-      if (ev.event !== 'snapshot') return;
-      attempt = 0;
-      const { instances } = JSON.parse(ev.data) as { instances: Instance[] };
-      const key = JSON.stringify(instances);
-      if (key === currentKey) return;
-      currentKey = key;
-      current = Object.freeze(instances);
-      for (const l of listeners) l(current);
-    };
-    const reconnect = (why: string) => {
-      res?.destroy();
-      res = undefined;
-      clearTimeout(idle);
-      if (stopped || closed) return;
-      if (attempt === 0)
-        log?.warn(`watch of ${service} lost (${why}); keeping the last known set, reconnecting`);
-      const delay = Math.random() * Math.min(maxBackoff, minBackoff * 2 ** attempt++);
-      retry = setTimeout(() => void connect(), delay);
-    };
-    const armIdle = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => reconnect(`silent for ${idleMs} ms`), idleMs);
-    };
-    const connect = async () => {
-      let auth: Record<string, string>;
-      try {
-        auth = await authorization();
-      } catch (err) {
-        return reconnect(`token: ${(err as Error).message}`);
-      }
-      if (stopped || closed) return;
-      const req = request(new URL(`/v1/watch?service=${enc(service)}`, base), {
-        agent: streamAgent,
-        headers: {
-          ...auth,
-          accept: 'text/event-stream',
-          ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
-        },
-      });
-      req.on('response', (r) => {
-        if (r.statusCode !== 200) {
-          r.resume();
-          return reconnect(`HTTP ${r.statusCode}`);
-        }
-        res = r;
-        armIdle();
-        const parse = sseParser(onEvent);
-        r.setEncoding('utf8');
-        r.on('data', (chunk: string) => {
-          armIdle();
-          try {
-            parse(chunk);
-          } catch (err) {
-            reconnect(`bad event: ${(err as Error).message}`);
-          }
-        });
-        r.on('end', () => reconnect('stream ended'));
-        r.on('error', (err) => reconnect(err.message));
-      });
-      req.on('error', (err) => reconnect(err.message));
-      req.end();
-    };
-    void connect();
-    return {
-      listeners,
-      current: () => current,
-      stop() {
-        stopped = true;
-        clearTimeout(retry);
-        clearTimeout(idle);
-        res?.destroy();
-      },
-    };
-  };
+  const streams = new Map<string, WatchStream>();
+  const openStream = (service: string) =>
+    openWatchStream({
+      url: new URL(`/v1/watch?service=${enc(service)}`, base),
+      service,
+      request,
+      agent: streamAgent,
+      authorization,
+      idleMs: options.idleTimeoutMs ?? 45_000,
+      minBackoff,
+      maxBackoff,
+      isClosed: () => closed,
+      ...(log ? { log } : {}),
+    });
 
   return {
     register,

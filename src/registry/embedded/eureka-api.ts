@@ -1,6 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessTarget, RegistryOperation } from './access.js';
-import { appsHashCode, fromEureka, parseEurekaStatus, toEureka, toTensileStatus } from './eureka-json.js';
+import {
+  appsHashCode,
+  eurekaLeaseTerms,
+  fromEureka,
+  parseEurekaStatus,
+  toEureka,
+  toTensileStatus,
+} from './eureka-json.js';
 import { HttpError, type Route, readJson, sendJson } from './http-util.js';
 import { CapacityError, type Lease, type RegistryStore } from './store.js';
 
@@ -20,7 +27,7 @@ const P = String.raw`^\/eureka(?:\/v2)?`;
 /** The Eureka REST API (JSON) over the shared store. */
 export function eurekaRoutes(o: EurekaApiOptions): Route[] {
   const { store } = o;
-  const view = (lease: Lease, action?: string) => toEureka(lease, o.leaseTtlMs, o.renewIntervalMs, action);
+  const view = (lease: Lease, action?: string) => toEureka(lease, action);
 
   /** Eureka app names are case-insensitive; Tensile service names are exact. */
   const servicesOf = (app: string) => {
@@ -76,7 +83,11 @@ export function eurekaRoutes(o: EurekaApiOptions): Route[] {
     // Re-registration under another case of the app name lands on the existing service.
     const service = servicesOf(app!).find((s) => store.get(s, instance.id)) ?? instance.service;
     try {
-      store.register({ ...instance, service }, extras);
+      store.register(
+        { ...instance, service },
+        extras,
+        eurekaLeaseTerms(extras, o.leaseTtlMs, o.renewIntervalMs),
+      );
     } catch (err) {
       if (err instanceof CapacityError) throw new HttpError(507, err.message);
       throw err;

@@ -4,9 +4,15 @@
  * Tensile clients see plain Instances; Tensile-registered instances get a synthesized
  * Eureka view.
  */
-import { type Instance, type InstanceStatus, normalizeInstance, splitAddress } from '../instance.js';
+import {
+  type Instance,
+  type InstanceStatus,
+  joinHostPort,
+  normalizeInstance,
+  splitAddress,
+} from '../instance.js';
 import { HttpError, isObject } from './http-util.js';
-import type { EurekaExtras, Lease } from './store.js';
+import type { EurekaExtras, Lease, LeaseTerms } from './store.js';
 
 export type EurekaStatus = InstanceStatus | 'UNKNOWN';
 const EUREKA_STATUSES: readonly string[] = ['UP', 'DOWN', 'STARTING', 'OUT_OF_SERVICE', 'UNKNOWN'];
@@ -69,30 +75,52 @@ export function fromEureka(
   const weight = meta[WEIGHT_KEY] === undefined ? 1 : Number(meta[WEIGHT_KEY]);
   delete meta[WEIGHT_KEY];
   const id = text(raw.instanceId, 'instance.instanceId', false) ?? hostName;
-  const instance = normalizeInstance(
-    {
-      service: appFromPath,
-      id,
-      address: `${ipAddr}:${port}`,
-      weight: Number.isFinite(weight) && weight >= 0 ? weight : 1,
-      ...(meta.zone ? { zone: meta.zone } : {}),
-      metadata: meta,
-      status: toTensileStatus(status),
-      registeredAt: now,
-    },
-    now,
-  );
+  let instance: Instance;
+  try {
+    instance = normalizeInstance(
+      {
+        service: appFromPath,
+        id,
+        address: joinHostPort(ipAddr, port),
+        weight: Number.isFinite(weight) && weight >= 0 ? weight : 1,
+        ...(meta.zone ? { zone: meta.zone } : {}),
+        metadata: meta,
+        status: toTensileStatus(status),
+        registeredAt: now,
+      },
+      now,
+    );
+  } catch (err) {
+    // A client's bad ipAddr is its error, not ours: say which field is wrong.
+    throw new HttpError(400, `instance.ipAddr ${JSON.stringify(ipAddr)}: ${(err as Error).message}`);
+  }
   const { status: _s, overriddenStatus: _o, actionType: _a, lastUpdatedTimestamp: _u, ...extras } = raw;
   return { instance, extras };
 }
 
+/** Twice Eureka's default 90 s lease: the longest a silent instance is kept, whatever it asks. */
+export const MAX_LEASE_MS = 180_000;
+
+/**
+ * The lease a Eureka client asked for in `leaseInfo`. Eureka clients heartbeat every 30 s
+ * with a 90 s lease by default; holding them to the server's short TTL would evict them
+ * between heartbeats. Never shorter than the server's own TTL and interval (a client cannot
+ * make itself expire sooner, nor inflate the renewals self-preservation expects), and at
+ * most MAX_LEASE_MS.
+ */
+export function eurekaLeaseTerms(extras: EurekaExtras, ttlMs: number, renewMs: number): LeaseTerms {
+  const info = isObject(extras.leaseInfo) ? extras.leaseInfo : {};
+  const secs = (v: unknown) => {
+    const n = Number(v);
+    return v !== undefined && v !== null && v !== '' && Number.isFinite(n) && n > 0 ? n * 1000 : undefined;
+  };
+  const ttl = Math.min(MAX_LEASE_MS, Math.max(ttlMs, secs(info.durationInSecs) ?? ttlMs));
+  const renew = Math.min(ttl, Math.max(renewMs, secs(info.renewalIntervalInSecs) ?? renewMs));
+  return { ttlMs: ttl, renewIntervalMs: renew };
+}
+
 /** The Eureka JSON view of a lease. */
-export function toEureka(
-  lease: Lease,
-  ttlMs: number,
-  renewMs: number,
-  action?: string,
-): Record<string, unknown> {
+export function toEureka(lease: Lease, action?: string): Record<string, unknown> {
   const inst = lease.instance;
   const { host, port } = splitAddress(inst.address);
   const synthesized = {
@@ -118,10 +146,10 @@ export function toEureka(
     status: inst.status,
     overriddenStatus: lease.override ?? 'UNKNOWN',
     leaseInfo: {
-      renewalIntervalInSecs: Math.max(1, Math.round(renewMs / 1000)),
       ...clientLease,
-      // The registry applies one TTL to every lease, whatever the client asked for.
-      durationInSecs: Math.max(1, Math.round(ttlMs / 1000)),
+      // The terms in force, which may differ from what the client asked for (eurekaLeaseTerms).
+      renewalIntervalInSecs: Math.max(1, Math.round(lease.renewIntervalMs / 1000)),
+      durationInSecs: Math.max(1, Math.round(lease.ttlMs / 1000)),
       registrationTimestamp: inst.registeredAt,
       lastRenewalTimestamp: lease.lastRenewedAt,
       evictionTimestamp: 0,

@@ -188,5 +188,25 @@ describe('Eureka REST API', () => {
     expect((await call('POST', '/eureka/apps/ORDERS', '{"nope":1}')).status).toBe(400);
     await call('POST', '/eureka/apps/ORDERS', eurekaBody());
     expect((await call('PUT', '/eureka/apps/ORDERS/e1/status?value=SLEEPY')).status).toBe(400);
+    const badIp = await call('POST', '/eureka/apps/ORDERS', eurekaBody({ ipAddr: 'not an ip' }));
+    expect([badIp.status, badIp.json.error.message]).toEqual([400, expect.stringMatching(/ipAddr/)]);
+  });
+
+  it('takes IPv6 addresses and gives them back unbracketed', async () => {
+    const body = eurekaBody({ instanceId: 'v6', ipAddr: 'fd00::7' });
+    expect((await call('POST', '/eureka/apps/ORDERS', body)).status).toBe(204);
+    const seen = (await call('GET', '/v1/services/ORDERS')).json.instances;
+    expect(seen.find((i: { id: string }) => i.id === 'v6').address).toBe('[fd00::7]:8080');
+    const view = (await call('GET', '/eureka/apps/ORDERS/v6')).json.instance;
+    expect(view).toMatchObject({ ipAddr: 'fd00::7', port: { $: 8080 } });
+    await call('DELETE', '/eureka/apps/ORDERS/v6');
+    // And the synthesized Eureka view of a Tensile registration.
+    await call('POST', '/v1/services/ORDERS/instances', '{"address":"[::1]:7000","id":"t6"}');
+    expect((await call('GET', '/eureka/apps/ORDERS/t6')).json.instance).toMatchObject({
+      ipAddr: '::1',
+      port: { $: 7000 },
+      homePageUrl: 'http://[::1]:7000/',
+    });
+    await call('DELETE', '/v1/services/ORDERS/instances/t6');
   });
 });

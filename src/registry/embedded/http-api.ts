@@ -104,9 +104,11 @@ export function tensileApi(o: TensileApiOptions): TensileApi {
     const lastId = String(req.headers['last-event-id'] ?? '');
     const resuming = lastId !== '' && !lastId.startsWith(`${store.epoch}:`);
     const wait = resuming ? store.startedAt + o.warmupMs - o.now() : 0;
-    let subs = streams.get(service);
     const attach = () => {
       if (res.destroyed) return;
+      // Looked up now, not at request time: other streams of the service may have come or
+      // gone during the warm-up wait, and each must join the one live set.
+      let subs = streams.get(service);
       if (!subs) streams.set(service, (subs = new Set()));
       subs.add(res);
       send(res, service, snapshotEvent(service));

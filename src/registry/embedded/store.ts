@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createEmitter, type Event } from '../../core/events.js';
 import type { Instance, InstanceStatus } from '../instance.js';
+import { DeltaQueue } from './delta-queue.js';
 
 /** Eureka-only fields kept verbatim so Eureka clients read back what they registered. */
 export type EurekaExtras = Readonly<Record<string, unknown>>;
@@ -13,11 +14,20 @@ export interface Lease {
   /** Operator override (Eureka's overriddenStatus); wins over ownStatus. */
   override?: InstanceStatus;
   eureka?: EurekaExtras;
+  /** This lease's TTL and the renew interval its client keeps (Eureka clients declare their own). */
+  ttlMs: number;
+  renewIntervalMs: number;
   expiresAt: number;
   lastRenewedAt: number;
   /** When this lease began in this server process; self-preservation counts renewals from here. */
   leaseStartedAt: number;
   lastUpdatedAt: number;
+}
+
+/** What a client declared for its lease; the server's defaults apply where it declared nothing. */
+export interface LeaseTerms {
+  ttlMs?: number;
+  renewIntervalMs?: number;
 }
 
 export type ChangeType = 'added' | 'modified' | 'deleted';
@@ -46,6 +56,8 @@ export interface StoreOptions {
   maxInstances?: number;
   /** How long changes stay in the Eureka delta queue; default 180 s, as Eureka. */
   deltaRetentionMs?: number;
+  /** Bound on the approximate bytes the delta queue holds; default 32 MiB (see DeltaQueue). */
+  deltaMaxBytes?: number;
   now?: () => number;
 }
 
@@ -63,7 +75,7 @@ export class RegistryStore {
   private count = 0;
   private readonly changesEmitter = createEmitter<Change>();
   private readonly preservationEmitter = createEmitter<{ active: boolean; ratio: number }>();
-  private readonly deltas: Change[] = [];
+  private readonly deltas: DeltaQueue;
   private readonly renewBuckets = new Array<number>(BUCKETS).fill(0);
   private bucketIndex = 0;
   private bucketStartedAt: number;
@@ -75,6 +87,10 @@ export class RegistryStore {
   constructor(private readonly opts: StoreOptions) {
     this.now = opts.now ?? Date.now;
     this.startedAt = this.bucketStartedAt = this.now();
+    this.deltas = new DeltaQueue({
+      ...(opts.deltaRetentionMs === undefined ? {} : { retentionMs: opts.deltaRetentionMs }),
+      ...(opts.deltaMaxBytes === undefined ? {} : { maxBytes: opts.deltaMaxBytes }),
+    });
     this.sp =
       opts.selfPreservation === false
         ? undefined
@@ -120,7 +136,7 @@ export class RegistryStore {
   }
 
   /** Creates or replaces a lease; a replacement keeps registeredAt and any operator override. */
-  register(instance: Instance, eureka?: EurekaExtras): Lease {
+  register(instance: Instance, eureka?: EurekaExtras, terms: LeaseTerms = {}): Lease {
     const t = this.now();
     let byId = this.leases.get(instance.service);
     const prior = byId?.get(instance.id);
@@ -129,6 +145,7 @@ export class RegistryStore {
     }
     if (!byId) this.leases.set(instance.service, (byId = new Map()));
     const override = prior?.override;
+    const ttlMs = terms.ttlMs ?? this.opts.leaseTtlMs;
     const lease: Lease = {
       instance: {
         ...instance,
@@ -138,7 +155,9 @@ export class RegistryStore {
       ownStatus: instance.status,
       ...(override ? { override } : {}),
       ...(eureka ? { eureka } : {}),
-      expiresAt: t + this.opts.leaseTtlMs,
+      ttlMs,
+      renewIntervalMs: terms.renewIntervalMs ?? this.opts.renewIntervalMs,
+      expiresAt: t + ttlMs,
       lastRenewedAt: t,
       leaseStartedAt: prior?.leaseStartedAt ?? t,
       lastUpdatedAt: t,
@@ -153,7 +172,7 @@ export class RegistryStore {
     const lease = this.get(service, id);
     if (!lease) return undefined;
     const t = this.now();
-    lease.expiresAt = t + this.opts.leaseTtlMs;
+    lease.expiresAt = t + lease.ttlMs;
     lease.lastRenewedAt = t;
     this.renewals++;
     this.rotateBuckets(t);
@@ -193,8 +212,7 @@ export class RegistryStore {
 
   /** Changes still in the delta queue, oldest first. */
   recentChanges(): readonly Change[] {
-    this.trimDeltas();
-    return this.deltas;
+    return this.trimDeltas();
   }
 
   /**
@@ -231,9 +249,12 @@ export class RegistryStore {
     const spanStart = this.bucketStartedAt - (BUCKETS - 1) * bucketMs;
     let expected = 0;
     for (const lease of this.all()) {
-      const from = Math.max(spanStart, lease.leaseStartedAt);
-      // The first renewal is due one interval after the lease starts.
-      expected += Math.max(0, t - from - this.opts.renewIntervalMs / 2) / this.opts.renewIntervalMs;
+      // Each lease at its own pace: a Eureka client heartbeating every 30 s is not a tenth alive.
+      const interval = lease.renewIntervalMs;
+      // A lease that began inside the span owes its first renewal only about an interval in.
+      const started = lease.leaseStartedAt > spanStart;
+      const from = started ? lease.leaseStartedAt + interval / 2 : spanStart;
+      expected += Math.max(0, t - from) / interval;
     }
     if (expected < 1) return 1;
     const actual = this.renewBuckets.reduce((a, b) => a + b, 0);
@@ -268,18 +289,12 @@ export class RegistryStore {
       lease: { ...lease },
       at: this.now(),
     };
-    this.deltas.push(change);
+    this.deltas.push(change, this.count);
     this.changesEmitter.emit(change);
   }
 
-  private trimDeltas(): void {
-    const horizon = this.now() - (this.opts.deltaRetentionMs ?? 180_000);
-    let drop = 0;
-    while (drop < this.deltas.length && this.deltas[drop]!.at < horizon) drop++;
-    // Also bound memory under churn: keep at most 4 × the instance cap (or 100k) changes.
-    const cap = Math.max(1000, 4 * (this.opts.maxInstances ?? 25_000));
-    drop = Math.max(drop, this.deltas.length - cap);
-    if (drop > 0) this.deltas.splice(0, drop);
+  private trimDeltas(): readonly Change[] {
+    return this.deltas.trim(this.now(), this.count);
   }
 }
 
