@@ -54,6 +54,15 @@ describe('discovery through a registry', () => {
     for (let i = 0; i < 5; i++) await expect(client.echo(null)).resolves.toBe('b');
   });
 
+  it('registers an IPv6 advertise host in brackets', async () => {
+    const registry = memoryRegistry();
+    cleanup.push(() => registry.close());
+    const a = instance('a');
+    const { port } = await a.listen({ host: '127.0.0.1', register: { registry, advertiseHost: '::1' } });
+    expect(a.registrations[0]!.instance.address).toBe(`[::1]:${port}`);
+    expect((await registry.instances('greeter')).map((i) => i.address)).toEqual([`[::1]:${port}`]);
+  });
+
   it('routes only to UP instances', async () => {
     const registry = memoryRegistry();
     cleanup.push(() => registry.close());

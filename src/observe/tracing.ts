@@ -111,7 +111,9 @@ export function serverTracing(options: TracingOptions = {}): Filter {
     const attributes = rpcAttributes(ctx);
     if (ctx.peer !== undefined) {
       const colon = ctx.peer.lastIndexOf(':');
-      attributes['network.peer.address'] = attributes['client.address'] = ctx.peer.slice(0, colon);
+      attributes['network.peer.address'] = attributes['client.address'] = ctx.peer
+        .slice(0, colon)
+        .replace(/^\[(.*)\]$/, '$1');
       attributes['network.peer.port'] = Number(ctx.peer.slice(colon + 1));
     }
     const span = tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes }, parent);

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { RpcError, Status } from '../core/errors.js';
+import { joinHostPort } from '../registry/instance.js';
 import type { PeerIdentity } from '../security/peer.js';
 import type { Codec } from '../wire/codec.js';
 import {
@@ -54,7 +55,7 @@ export class ServerConnection {
     /** What is left of the handshake timeout (a TLS connection has spent some on the TLS handshake). */
     handshakeLeftMs = options.handshakeTimeoutMs,
   ) {
-    this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.peer = joinHostPort(socket.remoteAddress ?? '', socket.remotePort ?? 0);
     this.decoder = new FrameDecoder(options.maxFrameBytes);
     // Back-pressure: stop reading requests while the peer is not reading our replies.
     this.writer = new FrameWriter(socket, {
