@@ -32,6 +32,12 @@ export interface Endpoint {
   readonly firstSeenMs: number;
   /** Sends one call to this instance through the endpoint-level filters. */
   readonly call: Service;
+  /**
+   * True once its directory has dropped it for good (the instance left, moved, or the client
+   * closed): per-endpoint policies with fleet-wide state (the outlier detector's ejection cap)
+   * forget it at once instead of counting it until their state wears off.
+   */
+  readonly retired?: boolean;
 }
 
 export function newLoad(): EndpointLoad {

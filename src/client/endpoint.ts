@@ -142,6 +142,11 @@ export class ClientEndpoint implements Endpoint {
     this.retryTimer.unref();
   }
 
+  /** Closed by its directory, which does so only when it drops the endpoint for good. */
+  get retired(): boolean {
+    return this.closed;
+  }
+
   /**
    * Stops reconnecting and closes the connection once its calls finish, failing those still
    * running after `graceMs` (default 5 s); a hung peer cannot hold it open (Connection.close).

@@ -1,18 +1,19 @@
-import type { EndpointFilterFactory } from '../client/endpoint-types.js';
 import type { RpcError } from '../core/errors.js';
 import { createEmitter, type Emitter, type Event } from '../core/events.js';
 import { type Filter, invoke } from '../core/service.js';
 import { countWindow, type OutcomeWindow, timeWindow } from './breaker-window.js';
 import { classifyAttempt, type FailureClassifier, isFailure, rejection } from './classify.js';
-import { type Clock, systemClock, type TimerHandle, unref } from './clock.js';
-import { eject, release } from './eject.js';
+import { type Clock, systemClock } from './clock.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export interface BreakerOptions {
   /** Sliding window: the last `size` calls (default, 100) or the calls of the last `ms`. */
   window?: { size: number } | { ms: number };
-  /** No verdict before this many calls in the window. Default 20. */
+  /**
+   * No verdict before this many calls in the window. Default 20. Clamped to a count
+   * window's size, which can never hold more calls (the breaker would never trip).
+   */
   minimumCalls?: number;
   /** Open when failures / calls reaches this. Default 0.5 (resilience4j). */
   failureRate?: number;
@@ -50,7 +51,8 @@ export interface BreakerEvents {
   readonly onReset: Event<BreakerStateEvent>;
 }
 
-interface Emitters {
+/** Internal: the breaker's event emitters, shared with the endpoint breaker. */
+export interface Emitters {
   break: Emitter<BreakEvent>;
   halfOpen: Emitter<BreakerStateEvent>;
   reset: Emitter<BreakerStateEvent>;
@@ -58,11 +60,11 @@ interface Emitters {
   probes?: { full(timeoutMs: number): void; free(): void };
 }
 
-function emitters(): Emitters {
+export function emitters(): Emitters {
   return { break: createEmitter(), halfOpen: createEmitter(), reset: createEmitter() };
 }
 
-function eventsOf(e: Emitters): BreakerEvents {
+export function eventsOf(e: Emitters): BreakerEvents {
   return { onBreak: e.break.event, onHalfOpen: e.halfOpen.event, onReset: e.reset.event };
 }
 
@@ -99,7 +101,8 @@ export class CircuitBreaker {
     this.now = (options.clock ?? systemClock).now;
     const w = options.window ?? { size: 100 };
     this.window = 'ms' in w ? timeWindow(w.ms, this.now) : countWindow(w.size);
-    this.minimumCalls = options.minimumCalls ?? 20;
+    // A count window never holds more than `size` calls: a larger minimum would never be met.
+    this.minimumCalls = Math.min(options.minimumCalls ?? 20, 'size' in w ? w.size : Number.POSITIVE_INFINITY);
     this.failureRate = options.failureRate ?? 0.5;
     this.slowCallRate = options.slowCallRate ?? 1;
     this.slowCallMs = options.slowCallMs ?? Number.POSITIVE_INFINITY;
@@ -200,7 +203,12 @@ export class CircuitBreaker {
   }
 }
 
-function guard(breaker: CircuitBreaker, isFailureFn: FailureClassifier, refuse: () => RpcError): Filter {
+/** Internal: the filter that admits calls through a breaker and records their outcomes. */
+export function guard(
+  breaker: CircuitBreaker,
+  isFailureFn: FailureClassifier,
+  refuse: () => RpcError,
+): Filter {
   // A promise chain rather than async/await: this runs on every attempt.
   return (req, ctx, next) => {
     const token = breaker.acquire();
@@ -234,64 +242,4 @@ export function circuitBreaker(options: BreakerOptions = {}): CircuitBreakerFilt
     isOpen: () => breaker.poll() === 'open',
     breaker,
   }) as CircuitBreakerFilter;
-}
-
-export type EndpointBreakerFactory = EndpointFilterFactory & BreakerEvents;
-
-/**
- * A breaker per endpoint. While open the endpoint is `ejected`, so balancers skip it; a
- * timer wakes it to half-open (`open` again) when the wait ends, since an ejected endpoint
- * receives no calls that could do it. Once every probe is out it is ejected again until
- * one settles: a balancer would keep picking it, and each of those calls would fail fast
- * here, unseen by load tracking. A timer re-trips it if the probes outlive the open wait.
- * Calls that still reach an open or saturated half-open breaker fail with UNAVAILABLE
- * naming the instance, so retry goes elsewhere.
- */
-export function endpointBreaker(options: BreakerOptions = {}): EndpointBreakerFactory {
-  const e = emitters();
-  const clock = options.clock ?? systemClock;
-  const classifier = options.isFailure ?? isFailure;
-  const factory: EndpointFilterFactory = (endpoint) => {
-    const id = endpoint.instance.id;
-    const own = emitters();
-    let wake: TimerHandle | undefined;
-    const wakeIn = (ms: number) => {
-      if (wake !== undefined) clock.clearTimeout(wake);
-      wake = unref(
-        clock.setTimeout(() => {
-          wake = undefined;
-          breaker.poll();
-        }, ms),
-      );
-    };
-    own.probes = {
-      full(timeoutMs) {
-        eject(endpoint, 'breaker');
-        if (wake === undefined) wakeIn(timeoutMs);
-      },
-      free: () => release(endpoint, 'breaker'),
-    };
-    const breaker = new CircuitBreaker(options, own, id);
-    own.break.event((ev) => {
-      eject(endpoint, 'breaker');
-      wakeIn(ev.openMs);
-      e.break.emit(ev);
-    });
-    own.halfOpen.event((ev) => {
-      release(endpoint, 'breaker');
-      e.halfOpen.emit(ev);
-    });
-    own.reset.event((ev) => {
-      if (wake !== undefined) clock.clearTimeout(wake);
-      wake = undefined;
-      release(endpoint, 'breaker');
-      e.reset.emit(ev);
-    });
-    return guard(breaker, classifier, () => {
-      const err = rejection('UNAVAILABLE', 'breaker', `circuit open for instance ${id}`);
-      err.instance = id;
-      return err;
-    });
-  };
-  return Object.assign(factory, eventsOf(e));
 }

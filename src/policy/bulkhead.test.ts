@@ -61,6 +61,50 @@ describe('bulkhead', () => {
     expect(await third).toBe('c');
   });
 
+  it('unlinks waiters that leave, so cancelled ones do not pile up while every slot is held', async () => {
+    const clock = fakeClock();
+    const b = bulkhead({ maxConcurrent: 1, maxQueue: 1, clock });
+    const linked = () => (b as unknown as { linked: number }).linked;
+    const { service, gates, started } = gated();
+    const first = b(0, ctxFor(), service); // holds the only slot throughout
+    for (let i = 1; i <= 200; i++) {
+      const caller = new AbortController();
+      const ctx = ctxFor({ signal: caller.signal, deadline: clock.now() + 10 });
+      const waiting = b(i, ctx, service).catch(() => {});
+      if (i % 2) caller.abort();
+      else await clock.advance(10); // leaves on its deadline instead
+      await waiting;
+    }
+    expect([b.queued, linked()]).toEqual([0, 0]);
+    gates[0]!.resolve('a');
+    await first;
+    expect([b.active, started]).toEqual([0, [0]]);
+  });
+
+  it('a waiter leaving from the middle keeps the others in order', async () => {
+    const b = bulkhead({ maxConcurrent: 1, maxQueue: 3 });
+    const linked = () => (b as unknown as { linked: number }).linked;
+    const { service, gates, started } = gated();
+    const first = b(1, ctxFor(), service);
+    const caller = new AbortController();
+    const two = b(2, ctxFor(), service);
+    const three = b(3, ctxFor({ signal: caller.signal }), service).catch((e: RpcError) => e.code);
+    const four = b(4, ctxFor(), service);
+    caller.abort();
+    expect(await three).toBe('CANCELLED');
+    expect([b.queued, linked()]).toEqual([2, 2]);
+    gates[0]!.resolve('a');
+    await first;
+    await Promise.resolve();
+    gates[1]!.resolve('b');
+    await two;
+    await Promise.resolve();
+    gates[2]!.resolve('d');
+    expect(await four).toBe('d');
+    expect(started).toEqual([1, 2, 4]);
+    expect([b.active, b.queued, linked()]).toEqual([0, 0, 0]);
+  });
+
   it('a waiter whose deadline passes leaves the queue with DEADLINE_EXCEEDED', async () => {
     const clock = fakeClock();
     const b = bulkhead({ maxConcurrent: 1, maxQueue: 4, clock });

@@ -19,10 +19,11 @@ export type BulkheadFilter = Filter & {
   readonly queued: number;
 };
 
+/** A queued call; doubly linked so one that leaves is unlinked at once, wherever it is. */
 interface Waiter {
   grant(): void;
+  prev: Waiter | undefined;
   next: Waiter | undefined;
-  gone: boolean;
 }
 
 /**
@@ -50,34 +51,41 @@ export function bulkhead(options: BulkheadOptions): BulkheadFilter {
     return rejection('RESOURCE_EXHAUSTED', 'bulkhead', `bulkhead ${reason}`);
   };
 
-  // Hands a freed slot straight to the oldest live waiter, so a new arrival cannot jump the queue.
+  // Unlinked rather than marked gone: with every slot held, cancelled waiters would
+  // otherwise pile up in the list without bound until a slot frees.
+  const unlink = (w: Waiter) => {
+    if (w.prev) w.prev.next = w.next;
+    else head = w.next;
+    if (w.next) w.next.prev = w.prev;
+    else tail = w.prev;
+    w.prev = w.next = undefined;
+    queued--;
+  };
+
+  // Hands a freed slot straight to the oldest waiter, so a new arrival cannot jump the queue.
   const releaseSlot = () => {
-    while (head) {
-      const w = head;
-      head = w.next;
-      if (!head) tail = undefined;
-      if (w.gone) continue;
-      queued--;
-      w.grant();
+    if (!head) {
+      active--;
       return;
     }
-    active--;
+    const w = head;
+    unlink(w);
+    w.grant();
   };
 
   const wait = (method: string, deadline: number, signal: AbortSignal) =>
     new Promise<void>((resolve, reject) => {
       let timer: TimerHandle | undefined;
       const leave = (err: RpcError) => {
-        waiter.gone = true;
-        queued--;
+        unlink(waiter);
         if (timer !== undefined) clock.clearTimeout(timer);
         unlistenAbort(signal, onAbort);
         reject(err);
       };
       const onAbort = () => leave(abortError(signal));
       const waiter: Waiter = {
+        prev: tail,
         next: undefined,
-        gone: false,
         grant() {
           if (timer !== undefined) clock.clearTimeout(timer);
           unlistenAbort(signal, onAbort);
@@ -114,9 +122,16 @@ export function bulkhead(options: BulkheadOptions): BulkheadFilter {
       releaseSlot();
     }
   };
+  // `linked` walks the list itself, so tests can see that no node outlives its waiter.
+  const linked = () => {
+    let n = 0;
+    for (let w = head; w; w = w.next) n++;
+    return n;
+  };
   const out = Object.defineProperties(filter, {
     active: { get: () => active },
     queued: { get: () => queued },
+    linked: { get: linked },
   });
   return Object.assign(out, { onShed: shed.event }) as BulkheadFilter;
 }

@@ -106,6 +106,25 @@ export function shouldRetry(err: RpcError, idempotent: boolean): boolean {
   );
 }
 
+const NO_INSTANCE: unique symbol = Symbol('tensile.noInstance');
+
+/**
+ * The error of a pick that found no instance to call: UNAVAILABLE, never processed, and
+ * retryable (an instance may be back after a backoff), but raised locally: no backend
+ * refused it, so adaptive throttling must not count it as a backend rejection.
+ */
+export function noInstance(service: string): RpcError {
+  return Object.assign(
+    new RpcError('UNAVAILABLE', `no instance of ${service} is available`, { mayHaveProcessed: false }),
+    { [NO_INSTANCE]: true },
+  );
+}
+
+/** True for the error `noInstance` builds. */
+export function isNoInstance(err: unknown): boolean {
+  return err instanceof RpcError && (err as RpcError & { [NO_INSTANCE]?: boolean })[NO_INSTANCE] === true;
+}
+
 /** A call refused by a limiting policy (bulkhead, rate limit, adaptive limit, throttle). */
 export interface ShedEvent {
   method: string;

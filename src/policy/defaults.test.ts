@@ -60,4 +60,19 @@ describe('defaultClientPolicies', () => {
     expect([bare.filters.length, bare.endpointFilters.length]).toEqual([0, 0]);
     full.dispose();
   });
+
+  it("dispose stops the endpoint breakers' wake timers", async () => {
+    const clock = fakeClock();
+    const p = defaultClientPolicies({
+      clock,
+      retry: false,
+      outlier: false,
+      breaker: { window: { size: 1 }, minimumCalls: 1 },
+    });
+    const { call } = client(p, { a: crashed });
+    await call(1, ctxFor()).catch(() => {});
+    expect(clock.pending).toBe(1); // the open breaker's wake
+    p.dispose();
+    expect(clock.pending).toBe(0);
+  });
 });

@@ -1,10 +1,11 @@
 import type { Cluster, EndpointFilterFactory } from '../client/endpoint-types.js';
 import type { Event } from '../core/events.js';
 import type { Filter } from '../core/service.js';
-import { type BreakerEvents, type BreakerOptions, endpointBreaker } from './breaker.js';
+import type { BreakerEvents, BreakerOptions } from './breaker.js';
 import type { Clock } from './clock.js';
 import { pickAndCall } from './cluster/pick.js';
 import { attemptTimeout, timeout } from './deadline.js';
+import { endpointBreaker } from './endpoint-breaker.js';
 import { type HedgeEvent, type HedgeOptions, hedge } from './hedge.js';
 import { type EjectEvent, type OutlierOptions, outlierDetection, type UnejectEvent } from './outlier.js';
 import { type GiveUpEvent, type RetryEvent, type RetryOptions, retry } from './retry.js';
@@ -45,7 +46,7 @@ export interface ClientPolicies {
   readonly cluster: Cluster;
   /** Every policy's events, for metrics, logs and the dashboard. */
   readonly events: ClientPolicyEvents;
-  /** Stops the outlier detector's timer and releases its ejections. */
+  /** Stops the outlier detector's and the endpoint breakers' timers and releases the ejections. */
   dispose(): void;
 }
 
@@ -74,12 +75,12 @@ export function defaultClientPolicies(options: ClientPolicyOptions = {}): Client
   }
   if (options.attemptTimeoutMs !== undefined)
     filters.push(attemptTimeout(options.attemptTimeoutMs, { clock }));
-  if (options.breaker !== false) {
-    const b = endpointBreaker({ clock, ...options.breaker });
-    endpointFilters.push(b);
-    events.onBreak = b.onBreak;
-    events.onHalfOpen = b.onHalfOpen;
-    events.onReset = b.onReset;
+  const breaker = options.breaker === false ? undefined : endpointBreaker({ clock, ...options.breaker });
+  if (breaker) {
+    endpointFilters.push(breaker);
+    events.onBreak = breaker.onBreak;
+    events.onHalfOpen = breaker.onHalfOpen;
+    events.onReset = breaker.onReset;
   }
   const detector = options.outlier === false ? undefined : outlierDetection({ clock, ...options.outlier });
   if (detector) {
@@ -87,5 +88,9 @@ export function defaultClientPolicies(options: ClientPolicyOptions = {}): Client
     events.onEject = detector.onEject;
     events.onUneject = detector.onUneject;
   }
-  return { filters, endpointFilters, cluster: pickAndCall, events, dispose: () => detector?.dispose() };
+  const dispose = () => {
+    breaker?.dispose();
+    detector?.dispose();
+  };
+  return { filters, endpointFilters, cluster: pickAndCall, events, dispose };
 }

@@ -13,8 +13,6 @@ export {
   CircuitBreaker,
   type CircuitBreakerFilter,
   circuitBreaker,
-  type EndpointBreakerFactory,
-  endpointBreaker,
 } from './breaker.js';
 export { type RetryBudget, type RetryBudgetOptions, retryBudget, unlimitedBudget } from './budget.js';
 export { type BulkheadFilter, type BulkheadOptions, bulkhead } from './bulkhead.js';
@@ -40,6 +38,7 @@ export {
   type ClientPolicyOptions,
   defaultClientPolicies,
 } from './defaults.js';
+export { type EndpointBreakerFactory, endpointBreaker } from './endpoint-breaker.js';
 export {
   type FallbackEvent,
   type FallbackFilter,

@@ -165,6 +165,25 @@ describe('outlierDetection', () => {
     d.dispose();
   });
 
+  it('forgets an ejected host its directory dropped, freeing its share of the cap at once', async () => {
+    const clock = fakeClock();
+    const d = outlierDetection({ clock, maxEjectionMs: 300_000 });
+    const unejected: string[] = [];
+    d.onUneject((e) => unejected.push(e.instance));
+    const { endpoints, failing } = fleet(10, d);
+    failing.add('h0');
+    await hit(endpoints[0]!, 5);
+    expect(d.ejected()).toEqual(['h0']);
+    endpoints[0]!.retired = true; // deregistered and replaced; the survivors keep serving
+    failing.add('h3');
+    await hit(endpoints[3]!, 5);
+    expect(d.ejected()).toEqual(['h3']);
+    expect(unejected).toEqual(['h0']);
+    await hit(endpoints[0]!, 5); // a call that finishes after it left tracks it no more
+    expect(d.ejected()).toEqual(['h3']);
+    d.dispose();
+  });
+
   it('keeps its timer off the event loop and stops it on dispose', async () => {
     const clock = fakeClock();
     const d = outlierDetection({ clock });

@@ -105,19 +105,31 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
   };
 
   // A host is live while ejected or if it had calls in this or the last two intervals (or
-  // was just created). Hosts that left the directory are kept up to forgetAfterMs, and the
-  // Endpoint exposes no removed flag, so counting every known host would let a scale-down
-  // (20 → 3) eject most of the survivors. Idle live hosts are left out too, which only
-  // lowers the cap: the detector errs towards ejecting fewer hosts.
+  // was just created). A host its directory dropped is forgotten at once (see `retired`),
+  // but an endpoint without a directory gives no such signal, and counting every known host
+  // would let a scale-down (20 → 3) eject most of the survivors. Idle live hosts are left
+  // out too, which only lowers the cap: the detector errs towards ejecting fewer hosts.
   const isLive = (host: Host, now: number) =>
     host.ejectedUntil > 0 || host.calls > 0 || now - host.lastActive <= 2 * intervalMs;
+
+  // A retired host is gone for good: holding its ejection until it expires (up to
+  // maxEjectionMs) would keep a live failing host in a small fleet from being ejected.
+  const forget = (id: string, host: Host) => {
+    if (host.ejectedUntil > 0) unEject(host);
+    hosts.delete(id);
+    host.tracked = false;
+  };
 
   // Derived, not counted, so a forgotten or replaced host cannot leak a share of the cap.
   const mayEject = () => {
     const now = clock.now();
     let live = 0;
     let ejectedNow = 0;
-    for (const host of hosts.values()) {
+    for (const [id, host] of hosts) {
+      if (host.endpoint.retired) {
+        forget(id, host);
+        continue;
+      }
       if (host.ejectedUntil > 0) ejectedNow++;
       if (isLive(host, now)) live++;
     }
@@ -149,6 +161,10 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
     const now = clock.now();
     const rates: { host: Host; rate: number }[] = [];
     for (const [id, host] of hosts) {
+      if (host.endpoint.retired) {
+        forget(id, host);
+        continue;
+      }
       if (host.ejectedUntil > 0) {
         if (now >= host.ejectedUntil) unEject(host);
       } else if (host.timesEjected > 0 && host.calls > 0 && host.consecutive === 0) {
@@ -181,7 +197,8 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
   }
 
   const record = (host: Host, failure: boolean) => {
-    if (disposed) return;
+    // A call that finishes after its endpoint left must not track it again.
+    if (disposed || host.endpoint.retired) return;
     // Forgotten while idle but called again: track it (and sweep) again, or an ejection
     // made now would never be released. A record replaced by a newer endpoint stays out.
     if (!host.tracked && !hosts.has(host.endpoint.instance.id)) {

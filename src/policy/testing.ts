@@ -82,7 +82,7 @@ export function fakeEndpoint(
   id: string,
   handler: Service,
   filters: readonly EndpointFilterFactory[] = [],
-): Endpoint & { calls: number } {
+): Endpoint & { calls: number; retired: boolean } {
   const endpoint = {
     instance: {
       id,
@@ -97,6 +97,7 @@ export function fakeEndpoint(
     load: newLoad(),
     firstSeenMs: 0,
     calls: 0,
+    retired: false,
     call: undefined as unknown as Service,
   };
   const counted: Service = (req, ctx) => {

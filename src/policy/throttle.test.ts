@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../balance/prng.js';
 import { RpcError } from '../core/errors.js';
 import type { Service } from '../core/service.js';
-import { ctxFor, fakeClock } from './testing.js';
+import { noInstance, rejection } from './classify.js';
+import { ctxFor, deferred, fakeClock } from './testing.js';
 import { adaptiveThrottle } from './throttle.js';
 
 const ok: Service = async () => 'ok';
@@ -68,5 +69,42 @@ describe('adaptiveThrottle', () => {
     await clock.advance(60_000);
     expect(f.probability).toBe(0);
     expect(await drive(f, ok, 100)).toBe(100);
+  });
+
+  it('never refuses a call when the window holds no refusals, not even the first one', async () => {
+    const clock = fakeClock();
+    const f = adaptiveThrottle({ random: () => 0, windowMs: 60_000, clock }); // refuses whenever p > 0
+    expect(await drive(f, ok, 1)).toBe(1);
+    await clock.advance(60_000); // a quiet window: the history is gone
+    expect(await drive(f, ok, 1)).toBe(1);
+  });
+
+  it('does not count refusals raised locally below it as backend rejections', async () => {
+    const clock = fakeClock();
+    const f = adaptiveThrottle({ random: mulberry32(5), clock });
+    const bulkheadFull: Service = async () => {
+      throw rejection('RESOURCE_EXHAUSTED', 'bulkhead', 'bulkhead full');
+    };
+    const nothingToPick: Service = async () => {
+      throw noInstance('test.Svc');
+    };
+    expect(await drive(f, bulkheadFull, 300)).toBe(300);
+    expect(await drive(f, nothingToPick, 300)).toBe(300);
+    expect(f.probability).toBe(0);
+    // Nor as requests: the backend's real refusals weigh as much as before.
+    await drive(f, overloaded, 9);
+    expect(f.probability).toBeCloseTo(0.9);
+  });
+
+  it('takes back a local refusal only while its request is still in the window', async () => {
+    const clock = fakeClock();
+    const f = adaptiveThrottle({ random: mulberry32(9), windowMs: 60_000, clock });
+    const gate = deferred();
+    const slow = f(0, ctxFor(), () => gate.promise).catch(() => {});
+    await clock.advance(60_000); // its request has left the window
+    gate.reject(rejection('RESOURCE_EXHAUSTED', 'rate-limit', 'rate limited'));
+    await slow;
+    await drive(f, overloaded, 9);
+    expect(f.probability).toBeCloseTo(0.9); // 9 requests, no accepts: nothing taken twice
   });
 });

@@ -1,7 +1,7 @@
 import { RpcError } from '../core/errors.js';
 import { createEmitter, type Event } from '../core/events.js';
 import type { Filter } from '../core/service.js';
-import { rejection, type ShedEvent } from './classify.js';
+import { isLocalRejection, isNoInstance, rejection, type ShedEvent } from './classify.js';
 import { type Clock, systemClock } from './clock.js';
 import { WindowedCounter } from './window.js';
 
@@ -10,7 +10,11 @@ export interface AdaptiveThrottleOptions {
   k?: number;
   /** History window. Default 2 min (SRE book). */
   windowMs?: number;
-  /** Whether an error means the backend refused the call. Default: RESOURCE_EXHAUSTED or UNAVAILABLE. */
+  /**
+   * Whether an error means the backend refused the call. Default: RESOURCE_EXHAUSTED or
+   * UNAVAILABLE. Refusals raised locally below the throttle (bulkhead, rate limit, breaker,
+   * no instance to pick) are never asked about: the backend did not see those calls.
+   */
   isRejected?: (err: unknown) => boolean;
   random?: () => number;
   clock?: Pick<Clock, 'now'>;
@@ -29,7 +33,9 @@ const defaultRejected = (err: unknown) =>
  * Client-side adaptive throttling (Google SRE book, "Handling Overload"): when the backend
  * accepts fewer calls than are sent, refuse locally with probability
  * max(0, (requests − K × accepts) / (requests + 1)), so an overloaded backend stops paying
- * to reject what it cannot serve. Local refusals count as requests, as in the book.
+ * to reject what it cannot serve. Its own refusals count as requests, as in the book; a
+ * call refused locally below it (bulkhead, rate limit, breaker, no instance) counts as
+ * neither a request nor an accept, since no backend saw it.
  */
 export function adaptiveThrottle(options: AdaptiveThrottleOptions = {}): AdaptiveThrottleFilter {
   const k = options.k ?? 2;
@@ -47,8 +53,11 @@ export function adaptiveThrottle(options: AdaptiveThrottleOptions = {}): Adaptiv
   };
 
   const filter: Filter = async (req, ctx, next) => {
-    requests.add(1);
+    // From the history before this call: the formula's + 1 stands for it. Counting it first
+    // would refuse the first call after a quiet window half the time (r = 1, a = 0).
     const p = probability();
+    const at = now();
+    requests.add(1);
     if (p > 0 && random() < p) {
       if (shed.size > 0)
         shed.emit({ method: ctx.method, policy: 'adaptive-throttle', reason: `p=${p.toFixed(2)}` });
@@ -63,7 +72,8 @@ export function adaptiveThrottle(options: AdaptiveThrottleOptions = {}): Adaptiv
       accepts.add(1);
       return res;
     } catch (err) {
-      if (!isRejected(err)) accepts.add(1);
+      if (isLocalRejection(err) || isNoInstance(err)) requests.addAt(-1, at);
+      else if (!isRejected(err)) accepts.add(1);
       throw err;
     }
   };

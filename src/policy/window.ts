@@ -26,6 +26,18 @@ export class WindowedCounter {
     this.total += n;
   }
 
+  /**
+   * Adds to the bucket of time `at`, if that is still in the window; an add whose bucket
+   * has expired is already out of the total. Lets a caller take back an earlier add.
+   */
+  addAt(n: number, at: number): void {
+    this.advance();
+    const slice = Math.floor(at / this.sliceMs);
+    if (slice > this.head || this.head - slice >= this.buckets.length) return;
+    this.buckets[slice % this.buckets.length]! += n;
+    this.total += n;
+  }
+
   sum(): number {
     this.advance();
     // Float sums drift; a tiny negative would read as "no budget".

@@ -1,5 +1,5 @@
 import type { Cluster } from '../../client/endpoint-types.js';
-import { RpcError } from '../../core/errors.js';
+import { noInstance } from '../classify.js';
 import { callEndpoint } from './pick.js';
 
 export interface BroadcastOptions {
@@ -15,11 +15,7 @@ export function broadcast(options: BroadcastOptions = {}): Cluster {
   const reduce = options.reduce ?? ((results: unknown[]) => results.at(-1));
   return (directory) => async (req, ctx) => {
     const endpoints = directory.routable();
-    if (endpoints.length === 0) {
-      throw new RpcError('UNAVAILABLE', `no instance of ${directory.service} is available`, {
-        mayHaveProcessed: false,
-      });
-    }
+    if (endpoints.length === 0) throw noInstance(directory.service);
     const settled = await Promise.allSettled(endpoints.map((e) => callEndpoint(e, req, ctx)));
     const failure = settled.find((s) => s.status === 'rejected');
     if (failure) throw failure.reason;

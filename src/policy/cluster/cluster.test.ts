@@ -126,6 +126,56 @@ describe('failback', () => {
     expect(events.filter((e) => e.reason === 'attempts')).toHaveLength(2);
     expect(a.calls).toBe(4 + 2 * 2);
   });
+
+  it('never queues a call its caller cancelled, even one that never ran', async () => {
+    const clock = fakeClock();
+    const f = failback({ backoff: constantBackoff(100), clock });
+    const events: FailbackEvent[] = [];
+    f.onFailback((e) => events.push(e));
+    // Like the connection: a call aborted before it was written was never processed.
+    const a = fakeEndpoint('a', async (_r, c) => {
+      if (c.signal.aborted) throw new RpcError('CANCELLED', 'cancelled', { mayHaveProcessed: false });
+      return 'charged';
+    });
+    const ac = new AbortController();
+    ac.abort();
+    await f(fakeDirectory([a]))(42, ctxFor({ idempotent: false, signal: ac.signal }));
+    await clock.advance(1_000);
+    expect(a.calls).toBe(1);
+    expect(events.map((e) => e.reason)).toEqual(['cancelled']);
+  });
+
+  it('does not retry an answer another attempt would not change', async () => {
+    const clock = fakeClock();
+    const f = failback({ backoff: constantBackoff(100), clock });
+    const events: FailbackEvent[] = [];
+    f.onFailback((e) => events.push(e));
+    const a = fakeEndpoint('a', async () => {
+      throw new RpcError('INVALID_ARGUMENT', 'bad input');
+    });
+    await f(fakeDirectory([a]))(1, ctxFor());
+    await clock.advance(1_000);
+    expect(a.calls).toBe(1);
+    expect(events.map((e) => e.reason)).toEqual(['not-retryable']);
+  });
+
+  it('dispose cancels the queued retries and their timers', async () => {
+    const clock = fakeClock();
+    const f = failback({ backoff: constantBackoff(100), clock });
+    const events: FailbackEvent[] = [];
+    f.onFailback((e) => events.push(e));
+    const a = fakeEndpoint('a', down());
+    const call = f(fakeDirectory([a]));
+    await call(1, ctxFor());
+    expect(clock.pending).toBe(1);
+    f.dispose();
+    expect(clock.pending).toBe(0);
+    expect(f.pending).toBe(0);
+    await call(2, ctxFor());
+    await clock.advance(1_000);
+    expect(a.calls).toBe(2);
+    expect(events.map((e) => e.reason ?? e.outcome)).toEqual(['queued', 'disposed', 'disposed']);
+  });
 });
 
 describe('forking', () => {
@@ -154,6 +204,19 @@ describe('forking', () => {
     const once = [fakeEndpoint('a', ok('a')), fakeEndpoint('b', ok('b'))];
     await forking({ forks: 2 })(fakeDirectory(once))(1, ctxFor({ idempotent: false }));
     expect(once[0]!.calls + once[1]!.calls).toBe(1);
+  });
+
+  it('fails with UNAVAILABLE, not processed, when nothing is routable', async () => {
+    const a = fakeEndpoint('a', ok('a'));
+    a.status = 'ejected';
+    // With zero forks nothing would ever answer: check it settled, rather than await a hang.
+    let err: unknown;
+    forking()(fakeDirectory([a]))(1, ctxFor()).catch((e: unknown) => {
+      err = e;
+    });
+    await fakeClock().flush();
+    expect(err).toMatchObject({ code: 'UNAVAILABLE', mayHaveProcessed: false });
+    expect(a.calls).toBe(0);
   });
 });
 

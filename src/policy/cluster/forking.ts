@@ -37,6 +37,9 @@ export function forking(options: ForkingOptions = {}): Cluster {
       } catch (err) {
         return Promise.reject(err);
       }
+      // Nothing routable: the single path fails with UNAVAILABLE (never processed) instead
+      // of waiting on zero forks, which would never settle.
+      if (chosen.length === 0) return single(req, ctx);
       return new Promise((resolve, reject) => {
         const controllers = chosen.map(() => childSignal(ctx.signal));
         let failed = 0;

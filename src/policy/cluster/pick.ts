@@ -1,17 +1,14 @@
 import type { Cluster, Directory, Endpoint } from '../../client/endpoint-types.js';
 import type { CallContext } from '../../core/context.js';
-import { RpcError, toRpcError } from '../../core/errors.js';
+import { toRpcError } from '../../core/errors.js';
 import { invoke } from '../../core/service.js';
+import { noInstance } from '../classify.js';
 import { reportPick } from '../pick-sink.js';
 
 /** One balancer pick; UNAVAILABLE (never processed) when there is nothing to pick. */
 export function pickOne(directory: Directory, ctx: CallContext): Endpoint {
   const endpoint = directory.balancer.pick(directory.routable(), ctx);
-  if (endpoint === undefined) {
-    throw new RpcError('UNAVAILABLE', `no instance of ${directory.service} is available`, {
-      mayHaveProcessed: false,
-    });
-  }
+  if (endpoint === undefined) throw noInstance(directory.service);
   reportPick(ctx, endpoint.instance.id);
   return endpoint;
 }
