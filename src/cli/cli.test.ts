@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineService, type, unary } from '../contract/define.js';
 import { embeddedRegistry } from '../registry/embedded/client.js';
 import { type RunningRegistry, startRegistry } from '../registry/embedded/server.js';
 import type { Registry } from '../registry/registry.js';
@@ -32,6 +34,29 @@ function tensile(args: string[], timeoutMs = 15_000): Promise<Run> {
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * Runs the CLI and sends it SIGINT once `started` resolves (the command is waiting on the
+ * network by then, with its signal handlers in place).
+ */
+async function interrupted(args: string[], started: Promise<unknown>): Promise<Run> {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    await Promise.race([started, exited]);
+    child.kill('SIGINT');
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`SIGINT ignored; stderr: ${stderr}`)), 10_000).unref(),
+    );
+    return { code: await Promise.race([exited, timeout]), stdout, stderr };
+  } finally {
+    child.kill('SIGKILL');
+  }
 }
 
 let registry: RunningRegistry;
@@ -93,6 +118,25 @@ describe('tensile CLI', () => {
     expect([reg.code, reg.stderr]).toEqual([2, expect.stringContaining('unsupported registry URL')]);
   });
 
+  it('rejects a bad --address and a lease shorter than its renewal in one line, exit 2', async () => {
+    for (const address of ['nonsense', 'host:port', '127.0.0.1:0', '[::1]']) {
+      const bad = await tensile(['call', 'a.b', '--address', address]);
+      expect([bad.code, bad.stderr]).toEqual([
+        2,
+        `tensile: --address must be host:port or [ipv6]:port, got ${JSON.stringify(address)}\n`,
+      ]);
+    }
+    const bench = await tensile(['bench', 'a.b', '--address', 'nonsense', '--duration', '100ms']);
+    expect([bench.code, bench.stderr]).toEqual([2, expect.stringContaining('--address must be host:port')]);
+    const zero = await tensile(['registry', '--renew', '0', '--lease-ttl', '0']);
+    expect([zero.code, zero.stderr]).toEqual([2, 'tensile: registry: --renew must be above 0\n']);
+    const short = await tensile(['registry', '--renew', '10s', '--lease-ttl', '5s']);
+    expect([short.code, short.stderr]).toEqual([
+      2,
+      'tensile: registry: --renew (10s) must be shorter than --lease-ttl (5s)\n',
+    ]);
+  });
+
   it('rejects extra arguments to bench like call does', async () => {
     const args = ['bench', 'greeter.echo', '1', 'stray', '--duration', '100ms', '--address', server.address!];
     const extra = await tensile(args);
@@ -111,6 +155,43 @@ describe('tensile CLI', () => {
     const busy = await tensile(['registry', '--port', new URL(registry.url).port]);
     expect(busy.stderr).toContain('the port is in use');
     expect(oneLine(busy)).toEqual([1, 1, false]);
+  });
+
+  it('call and ls stop on the first Ctrl-C while waiting on the network, exit 130', async () => {
+    // A method that never answers, called with an hour's deadline.
+    const Hang = defineService('hang', { wait: unary({ input: type<unknown>(), output: type<unknown>() }) });
+    let called!: () => void;
+    const calledP = new Promise<void>((resolve) => (called = resolve));
+    const hang = createServer().implement(Hang, {
+      wait: () => {
+        called();
+        return new Promise(() => {});
+      },
+    });
+    await hang.listen();
+    // A "registry" that accepts connections and never replies.
+    const sockets = new Set<import('node:net').Socket>();
+    let connected!: () => void;
+    const connectedP = new Promise<void>((resolve) => (connected = resolve));
+    const silent: TcpServer = createTcpServer((socket) => {
+      sockets.add(socket);
+      connected();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const call = await interrupted(
+        ['call', 'hang.wait', '{}', '--address', hang.address!, '--timeout', '1h'],
+        calledP,
+      );
+      expect([call.code, call.stderr]).toEqual([130, 'interrupted\n']);
+      const port = (silent.address() as { port: number }).port;
+      const ls = await interrupted(['ls', '--registry', `http://127.0.0.1:${port}`], connectedP);
+      expect([ls.code, ls.stderr]).toEqual([130, 'interrupted\n']);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+      await hang.close({ graceMs: 100 });
+    }
   });
 
   it('lists services and instances from the registry', async () => {

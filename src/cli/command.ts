@@ -1,7 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** Exit codes scripts can rely on; an RPC failure exits with RPC_ERROR_BASE + its gRPC status number. */
-export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2, RPC_ERROR_BASE: 10 } as const;
+export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2, RPC_ERROR_BASE: 10, INTERRUPTED: 130 } as const;
 
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -25,6 +25,19 @@ export interface Command {
   readonly summary: string;
   readonly usage: string;
   run(argv: string[], io: Io): Promise<number>;
+}
+
+/**
+ * `work`'s exit code, or 130 (as a shell reports SIGINT) once the user interrupts: main
+ * listens for SIGINT/SIGTERM, so a command that did not race its work would ignore Ctrl-C.
+ * The work is left to settle on its own; the process exits soon after.
+ */
+export async function untilInterrupted(io: Io, work: Promise<number>): Promise<number> {
+  const stop = io.interrupted.then(() => {
+    io.err.write('interrupted\n');
+    return ExitCode.INTERRUPTED;
+  });
+  return Promise.race([work, stop]);
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;

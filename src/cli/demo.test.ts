@@ -21,9 +21,18 @@ afterEach(() => {
 });
 
 /** Starts `tensile demo ...`; `onOutput` sees stdout so far and may act on the child. */
-function demo(args: string[], timeoutMs: number, onOutput?: (out: string, child: ChildProcess) => void) {
+function demo(
+  args: string[],
+  timeoutMs: number,
+  onOutput?: (out: string, child: ChildProcess) => void,
+  /** In its own process group, so a test can signal it and its instances as a terminal does. */
+  detached = false,
+) {
   return new Promise<Run>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'demo', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached,
+    });
     children.push(child);
     let stdout = '';
     let stderr = '';
@@ -54,9 +63,9 @@ const alive = (pid: number) => {
 
 /** The pids the demo reports having started; none may outlive it. */
 function reportedPids(stdout: string): number[] {
-  const m = /processes: (\d+) started, .*\(pids ([\d ]+)\)/.exec(stdout);
+  const m = /processes: (\d+) started, .*\(pids ([\d ]*)\)/.exec(stdout);
   expect(m, stdout).not.toBeNull();
-  const pids = m![2]!.trim().split(' ').map(Number);
+  const pids = m![2]!.trim().split(' ').filter(Boolean).map(Number);
   expect(pids.length).toBe(Number(m![1]));
   return pids;
 }
@@ -151,5 +160,29 @@ describe('tensile demo', () => {
     const pids = reportedPids(run.stdout);
     expect(pids.length).toBeGreaterThan(0);
     expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('stops at once on a Ctrl-C while starting: no instance replaced, none left, exit 130', {
+    timeout: 40_000,
+  }, async () => {
+    let sent = false;
+    const run = await demo(
+      ['--quick'],
+      35_000,
+      (out, child) => {
+        if (!sent && out.includes('starting the embedded registry')) {
+          sent = true;
+          // The whole group, as a terminal's Ctrl-C: the booting instances get it too.
+          process.kill(-child.pid!, 'SIGINT');
+        }
+      },
+      true,
+    );
+    expect(sent).toBe(true);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(130);
+    expect(run.stdout).toContain('interrupted while starting');
+    expect(run.stdout).not.toContain('exited unexpectedly');
+    expect(run.stdout).not.toContain('── warm-up');
+    expect(reportedPids(run.stdout).filter(alive)).toEqual([]);
   });
 });

@@ -18,7 +18,8 @@ Commands:
 ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Run "tensile <command> --help" for a command's options.
-Exit codes: 0 success, 1 failure, 2 bad arguments, 10 + gRPC status for a failed call.
+Exit codes: 0 success, 1 failure, 2 bad arguments, 10 + gRPC status for a failed call,
+130 interrupted.
 `;
 }
 
@@ -43,11 +44,20 @@ export async function main(argv: string[], io: Io): Promise<number> {
 }
 
 function processIo(): Io {
-  const interrupted = new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-  return { out: process.stdout, err: process.stderr, interrupted };
+  let interrupted: Promise<void> | undefined;
+  return {
+    out: process.stdout,
+    err: process.stderr,
+    // Listened for only once a command asks: one that never does keeps Ctrl-C's default
+    // (exit at once) instead of ignoring it.
+    get interrupted() {
+      interrupted ??= new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      return interrupted;
+    },
+  };
 }
 
 const entry = process.argv[1] ?? '';

@@ -29,12 +29,32 @@ type Labels<L extends string> = Partial<Record<L, string | number>>;
 /** Called on every scrape; reports current values through `set`. */
 export type Reader<L extends string> = (set: (labels: Labels<L>, value: number) => void) => void;
 
-const readers = new WeakMap<object, Set<Reader<string>>>();
+interface Sources {
+  readers: Set<Reader<string>>;
+  /** Counters only: what disposed readers had counted, so a `_total` never goes down. */
+  retired: Map<string, { labels: Labels<string>; value: number }>;
+}
+const readers = new WeakMap<object, Sources>();
+
+const labelKey = (labels: Labels<string>) => JSON.stringify(Object.entries(labels).sort());
+
+/** One reader's values, summed per label set. */
+function readAll(read: Reader<string>): Map<string, { labels: Labels<string>; value: number }> {
+  const values = new Map<string, { labels: Labels<string>; value: number }>();
+  read((labels, value) => {
+    const key = labelKey(labels);
+    const entry = values.get(key);
+    if (entry) entry.value += value;
+    else values.set(key, { labels, value });
+  });
+  return values;
+}
 
 /**
  * A metric whose values are read from their sources at scrape time (sizes, replica counts,
  * totals kept elsewhere) rather than pushed on every change. Several readers may share one
- * metric, their values summed per label set; a disposed reader's series vanish on the next scrape.
+ * metric, their values summed per label set. A disposed reader's gauge series vanish on the
+ * next scrape; its counter totals stay, as a fixed part of the sum.
  */
 export function pulled<L extends string>(
   registry: Registry,
@@ -44,13 +64,14 @@ export function pulled<L extends string>(
 ): Disposable {
   let metric = registry.getSingleMetric(spec.name);
   if (!metric) {
-    const set = new Set<Reader<string>>();
+    const sources: Sources = { readers: new Set(), retired: new Map() };
     const options = { ...spec, labelNames: [...spec.labelNames], registers: [registry] };
     // Counters have no set(): after a reset, inc() reports each source's current value
     // (summed when several sources report the same labels).
     const collect = function (this: Gauge<string> | Counter<string>) {
       this.reset();
-      for (const r of set) {
+      for (const { labels, value } of sources.retired.values()) this.inc(labels, value);
+      for (const r of sources.readers) {
         // A source that throws loses its series for this scrape; the rest of the scrape stands.
         try {
           r((labels, value) => this.inc(labels, value));
@@ -58,10 +79,24 @@ export function pulled<L extends string>(
       }
     };
     metric = kind === 'gauge' ? new Gauge({ ...options, collect }) : new Counter({ ...options, collect });
-    readers.set(metric, set);
+    readers.set(metric, sources);
   }
-  const set = readers.get(metric);
-  if (!set) throw new TypeError(`${spec.name} is already registered and not read at scrape time`);
-  set.add(read as Reader<string>);
-  return disposable(() => set.delete(read as Reader<string>));
+  const sources = readers.get(metric);
+  if (!sources) throw new TypeError(`${spec.name} is already registered and not read at scrape time`);
+  const reader = read as Reader<string>;
+  sources.readers.add(reader);
+  return disposable(() => {
+    if (!sources.readers.delete(reader) || !(metric instanceof Counter)) return;
+    let last: ReturnType<typeof readAll>;
+    try {
+      last = readAll(reader);
+    } catch {
+      return; // nothing to keep from a source that cannot be read
+    }
+    for (const [key, { labels, value }] of last) {
+      const entry = sources.retired.get(key);
+      if (entry) entry.value += value;
+      else sources.retired.set(key, { labels, value });
+    }
+  });
 }

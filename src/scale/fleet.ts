@@ -22,7 +22,7 @@ export interface FleetSignals {
 export interface FleetCensus {
   /** UP, measured and past the start-up period: their average drives the decision. */
   readonly ready: readonly InstanceSignals[];
-  /** STARTING, or UP but younger than the start-up period. */
+  /** STARTING, or UP but younger than the start-up period (as a process or as a registration). */
   readonly starting: readonly InstanceSignals[];
   /** UP and old enough, but their stats could not be read. */
   readonly missing: readonly InstanceSignals[];
@@ -37,10 +37,16 @@ export function census(fleet: FleetSignals, startupMs = 0): FleetCensus {
   const starting: InstanceSignals[] = [];
   const missing: InstanceSignals[] = [];
   for (const i of fleet.instances) {
+    // Young by either clock: a warm spare's process has been up for long, but it took
+    // traffic only since it registered, so its idle readings would drag the average down.
+    // (registeredAt is the registry's clock: with no start-up period, skew must not matter.)
+    const young =
+      startupMs > 0 &&
+      (fleet.at - i.registeredAt < startupMs ||
+        (i.snapshot !== undefined && i.snapshot.uptimeMs < startupMs));
     if (i.status === 'STARTING') starting.push(i);
     else if (i.status !== 'UP') continue;
-    else if (i.snapshot && i.snapshot.uptimeMs < startupMs) starting.push(i);
-    else if (!i.snapshot && fleet.at - i.registeredAt < startupMs) starting.push(i);
+    else if (young) starting.push(i);
     else if (i.snapshot) ready.push(i);
     else missing.push(i);
   }

@@ -148,13 +148,13 @@ describe('process pool', () => {
 
 describe('process pool: children that cannot be started', () => {
   // A plain-JS child that reports ready at once and leaves when told: no registry needed.
-  async function fixture() {
+  async function fixture(ready = true) {
     const dir = await mkdtemp(join(tmpdir(), 'tensile-pool-'));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
     const module = join(dir, 'child.mjs');
     await writeFile(
       module,
-      `process.send({ tensile: 'ready', id: 'c' + process.pid, address: '-' });
+      `${ready ? "process.send({ tensile: 'ready', id: 'c' + process.pid, address: '-' });" : ''}
 process.on('message', (m) => m?.tensile === 'drain' && process.exit(0));
 process.on('disconnect', () => process.exit(0));
 setInterval(() => {}, 1000);
@@ -202,5 +202,41 @@ setInterval(() => {}, 1000);
     // One crash per attempt, not one per missing replica: 20, 40, 80 ms…
     expect(delays.slice(0, 3)).toEqual([20, 40, 80]);
     expect(pool.members).toEqual([]);
+  });
+
+  it('a child not ready in time is told to drain, not killed, and counts as a crash', async () => {
+    // It may be registering: only the child can take that back before it exits.
+    const { module } = await fixture(false);
+    const pool = processPool({
+      module,
+      stdout: 'ignore',
+      startTimeoutMs: 300,
+      restartBackoff: { initialMs: 50 },
+    });
+    const events = track(pool);
+    await pool.scaleTo(1);
+    await expect.poll(() => events.filter((e) => e.type === 'crash').length).toBeGreaterThanOrEqual(2);
+    const crashes = events.filter((e) => e.type === 'crash');
+    // Exited on its own after the drain message: code 0, no SIGKILL.
+    expect(crashes.slice(0, 2).map((e) => e.type === 'crash' && [e.code, e.signal])).toEqual([
+      [0, null],
+      [0, null],
+    ]);
+    expect(events.filter((e) => e.type === 'drain').length).toBeGreaterThanOrEqual(2);
+    // One backoff step per timed-out start, and a replacement after each.
+    const delays = events.flatMap((e) => (e.type === 'restart-delayed' ? [e.delayMs] : []));
+    expect(delays.slice(0, 2)).toEqual([50, 100]);
+    expect(events.filter((e) => e.type === 'spawn').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('whenReady rejects when the pool closes instead of waiting out its timeout', async () => {
+    const { module } = await fixture(false);
+    const pool = processPool({ module, stdout: 'ignore' });
+    track(pool);
+    await pool.scaleTo(1);
+    const waiting = pool.whenReady(1, 60_000).catch((err: Error) => err.message);
+    await pool.close();
+    expect(await waiting).toBe('process pool is closed');
+    await expect(pool.whenReady(1)).rejects.toThrow('process pool is closed');
   });
 });

@@ -1,80 +1,27 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createEmitter, type Event } from '../core/events.js';
-import type { ScaleOptions, Scaler } from './scaler.js';
+import { createEmitter } from '../core/events.js';
+import { crashBackoff } from './backoff.js';
+import type { MemberState, PoolEvent, PoolMember, ProcessPool, ProcessPoolOptions } from './pool-api.js';
+import type { ScaleOptions } from './scaler.js';
 import { type PoolMessage, REGISTRY_URL_ENV, STANDBY_ENV } from './worker.js';
 
-export interface ProcessPoolOptions {
-  /** Path or file URL of a service module that calls `runInstance()`. */
-  module: string | URL;
-  args?: readonly string[];
-  /** Added to the parent's environment. */
-  env?: Record<string, string>;
-  /** Passed to children as TENSILE_REGISTRY_URL. */
-  registryUrl?: string;
-  /** Node.js flags; default `--import tsx` for TypeScript modules, none otherwise. */
-  execArgv?: readonly string[];
-  /** The Node.js binary children run; default the parent's (`process.execPath`). */
-  execPath?: string;
-  /** A child that has not reported ready by then is killed and counts as a crash; default 20 s. */
-  startTimeoutMs?: number;
-  /** A draining child still alive by then is killed; default 40 s (worker grace + margin). */
-  stopTimeoutMs?: number;
-  /** Restart delay after consecutive crashes, doubling from initialMs up to maxMs; default 250 ms … 10 s. */
-  restartBackoff?: { initialMs?: number; maxMs?: number };
-  /** Children's stdout; their stderr is always inherited so crashes are visible. Default 'inherit'. */
-  stdout?: 'inherit' | 'ignore';
-  /**
-   * Warm spares: children kept started but unregistered, so a scale-out takes the time
-   * of one registration instead of a process start (seconds with TypeScript). Each costs
-   * an idle process's memory. Default 0.
-   */
-  spares?: number;
-}
-
-/** standby: a started spare, not registered. */
-export type MemberState = 'starting' | 'standby' | 'ready' | 'draining';
-
-export interface PoolMember {
-  readonly pid: number;
-  /** Registry instance id, once ready. */
-  readonly id?: string;
-  readonly address?: string;
-  readonly state: MemberState;
-  /** Spares do not count as replicas until activated. */
-  readonly role: 'active' | 'spare';
-  readonly startedAt: number;
-}
-
-export type PoolEvent =
-  | { type: 'spawn' | 'ready' | 'drain'; pid: number; id?: string }
-  | { type: 'exit' | 'crash'; pid: number; id?: string; code: number | null; signal: string | null }
-  | { type: 'restart-delayed'; delayMs: number }
-  /** A child could not even be started (EMFILE, ENOENT…); counts as a crash. */
-  | { type: 'spawn-failed'; error: unknown };
-
-export interface ProcessPool extends Scaler {
-  readonly members: readonly PoolMember[];
-  readonly onEvent: Event<PoolEvent>;
-  /** Resolves once at least `n` members (default: the replica count) are ready. */
-  whenReady(n?: number, timeoutMs?: number): Promise<void>;
-  /** Drains every child and waits for all to exit. */
-  close(): Promise<void>;
-}
+export type { MemberState, PoolEvent, PoolMember, ProcessPool, ProcessPoolOptions } from './pool-api.js';
 
 interface Member extends PoolMember {
   id?: string;
   address?: string;
   state: MemberState;
   role: 'active' | 'spare';
-  readySince?: number;
   child: ChildProcess;
   timer?: NodeJS.Timeout;
+  /** Given up on for not starting in time: its exit is a crash, already counted. */
+  timedOut?: boolean;
   exited: Promise<void>;
 }
 
-/** A child that served this long before crashing resets the crash backoff. */
+/** Crash-free time after which the restart delay starts over. */
 const STABLE_MS = 10_000;
 
 /**
@@ -87,15 +34,16 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
   const execArgv = options.execArgv ?? (/\.[mc]?ts$/.test(modulePath) ? ['--import', tsxLoader()] : []);
   const startTimeoutMs = options.startTimeoutMs ?? 20_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 40_000;
-  const initialBackoff = options.restartBackoff?.initialMs ?? 250;
-  const maxBackoff = options.restartBackoff?.maxMs ?? 10_000;
+  const backoff = crashBackoff({
+    initialMs: options.restartBackoff?.initialMs ?? 250,
+    maxMs: options.restartBackoff?.maxMs ?? 10_000,
+    stableMs: STABLE_MS,
+  });
   const events = createEmitter<PoolEvent>();
   const members = new Map<number, Member>();
   const changed = createEmitter<void>();
   const spares = options.spares ?? 0;
   let desired = 0;
-  let crashes = 0;
-  let backoffUntil = 0;
   let backoffTimer: NodeJS.Timeout | undefined;
   let closing = false;
 
@@ -108,7 +56,19 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
     if (member.state !== 'standby') return; // still booting: activated when it reports standby
     member.state = 'starting';
     member.child.send({ tensile: 'activate' });
-    member.timer = setTimeout(() => member.child.kill('SIGKILL'), startTimeoutMs);
+    member.timer = setTimeout(() => startTimedOut(member), startTimeoutMs);
+  };
+
+  /**
+   * Not ready in time: a crash, but drained rather than killed, as in scale-in. Its ready
+   * message may be in flight, and only the child can take back its registration (a killed
+   * one would stay listed until its lease lapsed).
+   */
+  const startTimedOut = (member: Member) => {
+    member.timedOut = true;
+    crashed();
+    drain(member);
+    reconcile();
   };
 
   /** False when no process could be started: a crash is counted and the backoff applies. */
@@ -128,7 +88,7 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
       });
     } catch (error) {
       events.emit({ type: 'spawn-failed', error });
-      crashed(undefined);
+      crashed();
       return false;
     }
     // Before anything else: a failed spawn reports on 'error' next tick, and an unheard
@@ -139,7 +99,7 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
     });
     const pid = child.pid;
     if (pid === undefined) {
-      crashed(undefined);
+      crashed();
       return false;
     }
     const member: Member = {
@@ -151,7 +111,7 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
       exited: new Promise((resolve) => child.once('exit', () => resolve())),
     };
     members.set(pid, member);
-    member.timer = setTimeout(() => child.kill('SIGKILL'), startTimeoutMs);
+    member.timer = setTimeout(() => startTimedOut(member), startTimeoutMs);
     child.on('message', (m: PoolMessage) => {
       // Told to drain before its module installed a listener: say it again.
       if (member.state === 'draining' && (m?.tensile === 'ready' || m?.tensile === 'standby')) {
@@ -166,14 +126,14 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
       }
       if (m?.tensile !== 'ready' || member.state !== 'starting') return;
       clearTimeout(member.timer);
-      Object.assign(member, { state: 'ready', id: m.id, address: m.address, readySince: Date.now() });
+      Object.assign(member, { state: 'ready', id: m.id, address: m.address });
       events.emit({ type: 'ready', pid, id: m.id });
       changed.emit();
     });
     child.once('exit', (code, signal) => {
       clearTimeout(member.timer);
       members.delete(pid);
-      const expected = member.state === 'draining';
+      const expected = member.state === 'draining' && !member.timedOut;
       events.emit({
         type: expected ? 'exit' : 'crash',
         pid,
@@ -182,19 +142,16 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
         signal,
       });
       changed.emit();
-      if (!expected) crashed(member);
+      // A start that timed out was counted when it was given up.
+      if (!expected && !member.timedOut) crashed();
       reconcile();
     });
     events.emit({ type: 'spawn', pid });
     return true;
   };
 
-  const crashed = (member: Member | undefined) => {
-    if (member?.readySince !== undefined && Date.now() - member.readySince >= STABLE_MS) crashes = 0;
-    crashes++;
-    const delayMs = Math.min(maxBackoff, initialBackoff * 2 ** (crashes - 1));
-    backoffUntil = Date.now() + delayMs;
-    events.emit({ type: 'restart-delayed', delayMs });
+  const crashed = () => {
+    events.emit({ type: 'restart-delayed', delayMs: backoff.crash(Date.now()) });
   };
 
   const drain = (member: Member) => {
@@ -233,14 +190,14 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
     }
     const wantSpares = spares - live('spare').length;
     if (missing <= 0 && wantSpares <= 0) return;
-    if (backoffUntil > Date.now()) return retryLater();
+    if (backoff.until > Date.now()) return retryLater();
     // After a failed start, stop: the rest would fail alike; retry after the backoff.
     for (let i = 0; i < missing; i++) if (!spawn('active')) return retryLater();
     for (let i = 0; i < wantSpares; i++) if (!spawn('spare')) return retryLater();
   };
   const retryLater = () => {
     clearTimeout(backoffTimer);
-    backoffTimer = setTimeout(reconcile, Math.max(0, backoffUntil - Date.now()));
+    backoffTimer = setTimeout(reconcile, Math.max(0, backoff.until - Date.now()));
   };
 
   return {
@@ -269,16 +226,22 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
     whenReady(n = desired, timeoutMs = startTimeoutMs) {
       const enough = () => active().filter((m) => m.state === 'ready').length >= n;
       if (enough()) return Promise.resolve();
+      if (closing) return Promise.reject(new Error('process pool is closed'));
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          sub.dispose();
-          reject(new Error(`process pool: ${n} ready members not reached in ${timeoutMs} ms`));
-        }, timeoutMs);
-        const sub = changed.event(() => {
-          if (!enough()) return;
+        const settle = (error?: Error) => {
           clearTimeout(timer);
           sub.dispose();
-          resolve();
+          if (error) reject(error);
+          else resolve();
+        };
+        const timer = setTimeout(
+          () => settle(new Error(`process pool: ${n} ready members not reached in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        // Closing wakes the waiter too: nothing will become ready any more.
+        const sub = changed.event(() => {
+          if (enough()) settle();
+          else if (closing) settle(new Error('process pool is closed'));
         });
       });
     },
@@ -287,6 +250,7 @@ export function processPool(options: ProcessPoolOptions): ProcessPool {
       desired = 0;
       clearTimeout(backoffTimer);
       for (const m of members.values()) if (m.state !== 'draining') drain(m);
+      changed.emit();
       await Promise.all([...members.values()].map((m) => m.exited));
     },
   };

@@ -1,5 +1,14 @@
 import { RpcError, Status } from '../../core/errors.js';
-import { CliError, type Command, ExitCode, parse, parseDuration, parseJsonArg } from '../command.js';
+import {
+  CliError,
+  type Command,
+  ExitCode,
+  type Io,
+  parse,
+  parseDuration,
+  parseJsonArg,
+  untilInterrupted,
+} from '../command.js';
 import { DEFAULT_REGISTRY_URL } from '../registry-url.js';
 import { openTarget } from './target.js';
 
@@ -19,6 +28,28 @@ export function parseCodec(value: string): 'json' | 'msgpack' {
   return value;
 }
 
+async function callOnce(
+  target: string,
+  input: unknown,
+  options: { timeoutMs: number; metadata: Record<string, string> },
+  where: Parameters<typeof openTarget>[1],
+  io: Io,
+): Promise<number> {
+  const client = await openTarget(target, where);
+  try {
+    const reply = await client.call(input, options);
+    io.out.write(`${JSON.stringify(reply, null, 2) ?? 'null'}\n`);
+    return ExitCode.OK;
+  } catch (err) {
+    if (!(err instanceof RpcError)) throw err;
+    io.err.write(`${err.code}: ${err.message}\n`);
+    if (err.details !== undefined) io.err.write(`details: ${JSON.stringify(err.details)}\n`);
+    return ExitCode.RPC_ERROR_BASE + Status[err.code];
+  } finally {
+    await client.close();
+  }
+}
+
 export const callCommand: Command = {
   name: 'call',
   summary: 'call a method and print the reply (or the error with its code)',
@@ -26,8 +57,8 @@ export const callCommand: Command = {
 
 Calls one method through the registry or at an address and prints the reply as JSON.
 On failure prints "CODE: message" to stderr and exits with 10 + the gRPC status number
-(e.g. 24 for UNAVAILABLE, 14 + 10); bad arguments exit with 2, and a registry that
-cannot be reached exits with 1.
+(e.g. 24 for UNAVAILABLE, 14 + 10); bad arguments exit with 2, a registry that
+cannot be reached exits with 1, and Ctrl-C exits with 130.
 
 Options:
   --address <host:port>   call this instance directly instead of discovering through a registry
@@ -55,22 +86,7 @@ Options:
       timeoutMs: parseDuration(values.timeout, '--timeout'),
       metadata: parseMetadata(values.metadata),
     };
-    const client = await openTarget(target, {
-      address: values.address,
-      registry: values.registry,
-      codec: parseCodec(values.codec),
-    });
-    try {
-      const reply = await client.call(input, options);
-      io.out.write(`${JSON.stringify(reply, null, 2) ?? 'null'}\n`);
-      return ExitCode.OK;
-    } catch (err) {
-      if (!(err instanceof RpcError)) throw err;
-      io.err.write(`${err.code}: ${err.message}\n`);
-      if (err.details !== undefined) io.err.write(`details: ${JSON.stringify(err.details)}\n`);
-      return ExitCode.RPC_ERROR_BASE + Status[err.code];
-    } finally {
-      await client.close();
-    }
+    const where = { address: values.address, registry: values.registry, codec: parseCodec(values.codec) };
+    return untilInterrupted(io, callOnce(target, input, options, where, io));
   },
 };

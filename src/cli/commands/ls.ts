@@ -1,5 +1,5 @@
 import type { Instance } from '../../registry/instance.js';
-import { CliError, type Command, ExitCode, parse } from '../command.js';
+import { CliError, type Command, ExitCode, type Io, parse, untilInterrupted } from '../command.js';
 import { DEFAULT_REGISTRY_URL, openRegistry } from '../registry-url.js';
 
 function age(ms: number): string {
@@ -17,6 +17,42 @@ function table(rows: string[][]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+async function list(url: string, positionals: string[], json: boolean, io: Io): Promise<number> {
+  const registry = await openRegistry(url);
+  try {
+    const all: Instance[] = [];
+    try {
+      const services = positionals.length > 0 ? positionals : await registry.services();
+      for (const service of services.sort()) all.push(...(await registry.instances(service)));
+    } catch (err) {
+      throw new CliError(`cannot reach registry ${url}: ${(err as Error).message}`, ExitCode.FAILURE);
+    }
+    if (json) {
+      io.out.write(`${JSON.stringify(all, null, 2)}\n`);
+    } else if (all.length === 0) {
+      io.out.write('no instances\n');
+    } else {
+      const now = Date.now();
+      const rows = [['SERVICE', 'ID', 'ADDRESS', 'STATUS', 'ZONE', 'WEIGHT', 'AGE']];
+      for (const i of all) {
+        rows.push([
+          i.service,
+          i.id,
+          i.address,
+          i.status,
+          i.zone ?? '-',
+          String(i.weight),
+          age(now - i.registeredAt),
+        ]);
+      }
+      io.out.write(`${table(rows)}\n`);
+    }
+    return 0;
+  } finally {
+    await registry.close();
+  }
 }
 
 export const lsCommand: Command = {
@@ -37,41 +73,6 @@ Options:
       io.out.write(`${this.usage}\n`);
       return 0;
     }
-    const registry = await openRegistry(values.registry);
-    try {
-      const all: Instance[] = [];
-      try {
-        const services = positionals.length > 0 ? positionals : await registry.services();
-        for (const service of services.sort()) all.push(...(await registry.instances(service)));
-      } catch (err) {
-        throw new CliError(
-          `cannot reach registry ${values.registry}: ${(err as Error).message}`,
-          ExitCode.FAILURE,
-        );
-      }
-      if (values.json) {
-        io.out.write(`${JSON.stringify(all, null, 2)}\n`);
-      } else if (all.length === 0) {
-        io.out.write('no instances\n');
-      } else {
-        const now = Date.now();
-        const rows = [['SERVICE', 'ID', 'ADDRESS', 'STATUS', 'ZONE', 'WEIGHT', 'AGE']];
-        for (const i of all) {
-          rows.push([
-            i.service,
-            i.id,
-            i.address,
-            i.status,
-            i.zone ?? '-',
-            String(i.weight),
-            age(now - i.registeredAt),
-          ]);
-        }
-        io.out.write(`${table(rows)}\n`);
-      }
-      return 0;
-    } finally {
-      await registry.close();
-    }
+    return untilInterrupted(io, list(values.registry, positionals, values.json, io));
   },
 };

@@ -44,6 +44,12 @@ Options:
     const port = parseInteger(values.port, '--port', 0, 65535);
     const leaseTtlMs = parseDuration(values['lease-ttl'], '--lease-ttl');
     const renewIntervalMs = parseDuration(values.renew, '--renew');
+    if (renewIntervalMs <= 0) throw new CliError('registry: --renew must be above 0');
+    // A lease must outlive at least one renewal; startRegistry would throw a RangeError.
+    if (renewIntervalMs >= leaseTtlMs)
+      throw new CliError(
+        `registry: --renew (${values.renew}) must be shorter than --lease-ttl (${values['lease-ttl']})`,
+      );
     const { startRegistry } = await import('../../registry/embedded/server.js');
     const registry = await startRegistry({
       host: values.host,

@@ -1,5 +1,6 @@
 import { type Client, createClient } from '../../client/client.js';
 import { defineService, type, unary } from '../../contract/define.js';
+import { normalizeInstance, splitAddress } from '../../registry/instance.js';
 import type { Registry } from '../../registry/registry.js';
 import { CliError, ExitCode } from '../command.js';
 import { openRegistry } from '../registry-url.js';
@@ -17,6 +18,16 @@ export function dynamicService(target: string) {
   return { def, method };
 }
 
+/** Checked before the client sees it, so a typo is a usage error rather than a stack trace. */
+export function checkAddress(address: string): string {
+  try {
+    // The registry's own rule for instance addresses, plus a port one can dial.
+    normalizeInstance({ service: 'cli', address });
+    if (splitAddress(address).port > 0) return address;
+  } catch {}
+  throw new CliError(`--address must be host:port or [ipv6]:port, got ${JSON.stringify(address)}`);
+}
+
 export interface Target {
   call(input: unknown, options: { timeoutMs?: number; metadata?: Record<string, string> }): Promise<unknown>;
   close(): Promise<void>;
@@ -27,6 +38,7 @@ export async function openTarget(
   where: { address?: string | undefined; registry?: string | undefined; codec: 'json' | 'msgpack' },
 ): Promise<Target> {
   const { def, method } = dynamicService(target);
+  if (where.address) checkAddress(where.address);
   let registry: Registry | undefined;
   if (!where.address) {
     registry = await openRegistry(where.registry!);

@@ -7,7 +7,7 @@ import { type RunningRegistry, startRegistry } from '../../registry/embedded/ser
 import type { Registry } from '../../registry/registry.js';
 import { type Autoscaler, type AutoscalerLogger, createAutoscaler } from '../autoscaler.js';
 import { type ScaleRules, type Target, targetTracking } from '../policy.js';
-import { type ProcessPool, processPool } from '../process-pool.js';
+import { type PoolEvent, type ProcessPool, processPool } from '../process-pool.js';
 import { DemoService } from './demo-service.js';
 
 export interface ElasticFleetOptions {
@@ -45,6 +45,13 @@ export interface ElasticFleetOptions {
   client?: Omit<ClientOptions, 'registry' | 'addresses'>;
   stdout?: 'inherit' | 'ignore';
   logger?: AutoscalerLogger;
+  /** Sees the pool's events from its first spawn, before the fleet is returned. */
+  onPoolEvent?: (event: PoolEvent) => void;
+  /**
+   * Resolves when the caller gives up: a start still waiting for its first instances
+   * closes the pool (no respawning children a terminal's Ctrl-C also stopped) and rejects.
+   */
+  interrupted?: Promise<void>;
 }
 
 export interface ElasticFleet {
@@ -95,6 +102,11 @@ export async function startElasticFleet(options: ElasticFleetOptions = {}): Prom
     spares: options.spares ?? 2,
     ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
   });
+  if (options.onPoolEvent) pool.onEvent(options.onPoolEvent);
+  let started = false;
+  void options.interrupted?.then(() => {
+    if (!started) void pool.close(); // whenReady below rejects at once
+  });
   const targets: Target[] = [{ signal: 'inflight', target: options.targetInflight ?? concurrency * 0.6 }];
   if (options.targetP99Ms !== undefined) targets.push({ signal: 'p99Ms', target: options.targetP99Ms });
   const autoscaler = createAutoscaler({
@@ -133,6 +145,7 @@ export async function startElasticFleet(options: ElasticFleetOptions = {}): Prom
   try {
     await pool.scaleTo(minReplicas);
     await pool.whenReady(minReplicas);
+    started = true;
     autoscaler.start();
   } catch (err) {
     await close();

@@ -28,10 +28,10 @@ describe('demo scenario', () => {
 describe('demo recorder', () => {
   // Quick scenario: step at 3 s, peak 4…14 s.
   const scenario = demoScenario({ baseRate: 30, quick: true });
-  const sample = (t: number, p99Ms: number): LoadSample => ({
+  const sample = (t: number, p99Ms: number, ok = 300): LoadSample => ({
     t,
     rate: 300,
-    ok: 300,
+    ok,
     failed: 0,
     inflight: 0,
     p50Ms: 50,
@@ -72,5 +72,15 @@ describe('demo recorder', () => {
     for (let t = 1; t <= 16; t++) stuck.sample(sample(t, t > 3 && t % 3 === 0 ? 500 : 70));
     expect(stuck.summary().p99BackS).toBeUndefined();
     expect(stuck.summary().capacityReadyS).toBeUndefined();
+  });
+
+  it('counts a second with no completed call as bad, not as a p99 of 0', () => {
+    const r = demoRecorder(scenario, { p99TargetMs: 100, perInstanceRate: 160 });
+    // Stalled at 4, 5, 6 s (nothing finished), then three good seconds from 7 s.
+    for (let t = 1; t <= 16; t++) r.sample(t >= 4 && t <= 6 ? sample(t, 0, 0) : sample(t, 70));
+    expect(r.summary().p99BackS).toBe(3);
+    const stalled = demoRecorder(scenario, { p99TargetMs: 100, perInstanceRate: 160 });
+    for (let t = 1; t <= 16; t++) stalled.sample(t > 3 ? sample(t, 0, 0) : sample(t, 70));
+    expect(stalled.summary().p99BackS).toBeUndefined();
   });
 });

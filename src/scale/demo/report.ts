@@ -98,7 +98,8 @@ export function demoRecorder(
     },
     summary(): DemoSummary {
       const inPeak = samples.filter((s) => s.t > stepS && s.t <= peakEndS + 0.5);
-      const good = (i: number) => inPeak[i]!.p99Ms <= options.p99TargetMs;
+      // A second with no completed call has no p99 (it reads 0): stalled, not good.
+      const good = (i: number) => inPeak[i]!.ok > 0 && inPeak[i]!.p99Ms <= options.p99TargetMs;
       const firstBad = inPeak.findIndex((_, i) => !good(i));
       // Back under: the first three good seconds in a row after the first bad one.
       let p99BackS: number | undefined = firstBad < 0 && inPeak.length >= 3 ? 0 : undefined;

@@ -3,7 +3,7 @@ import { type Disposable, disposable } from '../../core/events.js';
 import type { ProcessPool } from '../process-pool.js';
 import { startElasticFleet } from './elastic.js';
 import { openLoop } from './load.js';
-import { demoTerminal, formatDecision, formatSummary, formatTick } from './progress.js';
+import { type DemoTerminal, demoTerminal, formatDecision, formatSummary, formatTick } from './progress.js';
 import { type DemoSummary, demoRecorder } from './report.js';
 import { type DemoScenario, demoScenario } from './scenario.js';
 
@@ -33,6 +33,8 @@ export interface DemoRunOptions {
 export interface DemoResult {
   summary: DemoSummary;
   interrupted: boolean;
+  /** False when interrupted before the first instance was ready: no load was sent. */
+  booted: boolean;
   /** Every process the pool started, and those still alive after the demo closed. */
   pids: number[];
   alive: number[];
@@ -86,6 +88,7 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoResult> {
       ` load ${scenario.baseRate} → ${scenario.peakRate} calls/s and back over ${Math.round(scenario.totalS)} s.`,
   );
   term.line('starting the embedded registry and the first instance…');
+  const pids = new Set<number>();
   const fleet = await startElasticFleet({
     concurrency: CONCURRENCY,
     workMs: WORK_MS,
@@ -99,8 +102,17 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoResult> {
     ...(options.registryPort === undefined ? {} : { registryPort: options.registryPort }),
     // Room in the low tail to scale in; 15 s is plenty against flapping at a 1 s period.
     scaleDown: { stabilizationMs: Math.min(15_000, cool.durationS * 400) },
+    onPoolEvent: (e) => e.type === 'spawn' && pids.add(e.pid),
+    interrupted: options.interrupted,
+  }).catch((err) => {
+    if (interrupted) return undefined; // the start stopped because of the interrupt
+    throw err;
   });
-  const pids = new Set(fleet.pool.members.map((m) => m.pid));
+  if (!fleet) {
+    term.line('interrupted while starting: the instances were stopped.');
+    const summary = demoRecorder(scenario, { p99TargetMs, perInstanceRate: PER_INSTANCE_RATE }).summary();
+    return { ...processes(term, pids), summary, interrupted, booted: false };
+  }
   const subs: Disposable[] = [];
   const recorder = demoRecorder(scenario, { p99TargetMs, perInstanceRate: PER_INSTANCE_RATE });
   const started = performance.now();
@@ -112,7 +124,6 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoResult> {
   term.line(`dashboard: ${fleet.registryUrl}/dashboard/`);
   subs.push(
     fleet.pool.onEvent((e) => {
-      if (e.type === 'spawn') pids.add(e.pid);
       if (e.type === 'ready') recorder.replicas(now(), readyCount(fleet.pool));
       if (e.type === 'crash' && !interrupted)
         term.line(
@@ -200,17 +211,24 @@ export async function runDemo(options: DemoRunOptions): Promise<DemoResult> {
   }
   await fleet.close();
   const summary = recorder.summary();
-  const alive = [...pids].filter(isAlive);
   term.line('');
   term.line(formatSummary(summary, { replicasAtEnd, minReplicas }));
   term.line('');
-  term.line(
-    `processes: ${pids.size} started, ${alive.length ? `${alive.length} still running` : 'all exited'} (pids ${[...pids].join(' ')})`,
-  );
+  const { alive } = processes(term, pids);
   const verdict =
     summary.failed === 0
       ? term.color('green', `no failed calls${interrupted ? ' (interrupted)' : ''}`)
       : term.color('red', `${summary.failed} failed calls`);
   term.line(verdict);
-  return { summary, interrupted, pids: [...pids], alive };
+  return { summary, interrupted, booted: true, pids: [...pids], alive };
+}
+
+/** Prints and returns the processes started and any still alive: none should be. */
+function processes(term: DemoTerminal, started: Set<number>) {
+  const pids = [...started];
+  const alive = pids.filter(isAlive);
+  term.line(
+    `processes: ${pids.length} started, ${alive.length ? `${alive.length} still running` : 'all exited'} (pids ${pids.join(' ')})`,
+  );
+  return { pids, alive };
 }
