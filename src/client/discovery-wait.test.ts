@@ -61,4 +61,18 @@ describe('DiscoveryWait', () => {
     await expect(call).rejects.toMatchObject({ code: 'UNAVAILABLE', mayHaveProcessed: false });
     expect(wait.waiting).toBe(0);
   });
+
+  it('answers calls that come after the outcome at once, with no deadline to save them', async () => {
+    const closed = deferred();
+    const failed = new DiscoveryWait('svc', closed.promise);
+    closed.reject(new RpcError('UNAVAILABLE', 'client closed', { mayHaveProcessed: false }));
+    await new Promise((r) => setImmediate(r));
+    await expect(failed.wait(ctx(Number.POSITIVE_INFINITY))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    const answered = deferred();
+    const ok = new DiscoveryWait('svc', answered.promise);
+    answered.resolve();
+    await new Promise((r) => setImmediate(r));
+    await expect(ok.wait(ctx(Number.POSITIVE_INFINITY))).resolves.toBeUndefined();
+    expect(failed.waiting + ok.waiting).toBe(0);
+  });
 });

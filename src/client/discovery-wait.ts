@@ -9,14 +9,17 @@ import { RpcError } from '../core/errors.js';
  */
 export class DiscoveryWait {
   private readonly waiters = new Set<(err?: RpcError) => void>();
+  /** How `ready` settled, once it has: later calls learn it at once instead of waiting. */
+  private outcome: { err?: RpcError } | undefined;
 
   constructor(
     private readonly service: string,
+    /** Resolves on discovery's first answer; rejects with an RpcError if the client closes first. */
     ready: Promise<void>,
   ) {
     ready.then(
-      () => this.release(),
-      (err: unknown) => this.release(err instanceof RpcError ? err : unavailable(service)),
+      () => this.release({}),
+      (err: RpcError) => this.release({ err }),
     );
   }
 
@@ -25,6 +28,7 @@ export class DiscoveryWait {
   }
 
   wait(ctx: CallContext): Promise<void> {
+    if (this.outcome) return this.outcome.err ? Promise.reject(this.outcome.err) : Promise.resolve();
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       // Every way out (discovery, client closed, deadline, abort) clears the timer and the listener.
@@ -52,12 +56,8 @@ export class DiscoveryWait {
     });
   }
 
-  private release(err?: RpcError): void {
-    for (const done of [...this.waiters]) done(err);
+  private release(outcome: { err?: RpcError }): void {
+    this.outcome = outcome;
+    for (const done of [...this.waiters]) done(outcome.err);
   }
 }
-
-const unavailable = (service: string) =>
-  new RpcError('UNAVAILABLE', `discovery of ${service} ended before it answered`, {
-    mayHaveProcessed: false,
-  });

@@ -92,6 +92,16 @@ describe('calls waiting for the first discovery answer', () => {
     expect(err).toMatchObject({ code: 'UNAVAILABLE', mayHaveProcessed: false });
   });
 
+  it('fail at once, not hang, when made after the client closed', async () => {
+    const client = createClient(Greeter, { registry: silent });
+    await client.close();
+    const err = await Promise.race([
+      client.echo(1).catch((e: unknown) => e as RpcError),
+      new Promise((r) => setTimeout(() => r('still pending'), 2_000)),
+    ]);
+    expect(err).toMatchObject({ code: 'UNAVAILABLE', mayHaveProcessed: false });
+  });
+
   it('leave no deadline timer behind when aborted', async () => {
     vi.useFakeTimers();
     cleanup.push(async () => vi.useRealTimers());
