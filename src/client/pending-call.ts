@@ -1,4 +1,4 @@
-import { RpcError } from '../core/errors.js';
+import { RpcError, withMayHaveProcessed } from '../core/errors.js';
 
 /** What a pending call needs from its connection: a way to give up on it. */
 export interface Abandoning {
@@ -30,18 +30,10 @@ export class Pending {
     const reason = this.signal.reason;
     const sent = this.id !== 0;
     let err: RpcError;
-    if (!(reason instanceof RpcError)) {
+    if (!(reason instanceof RpcError))
       err = new RpcError('CANCELLED', 'cancelled by the caller', { mayHaveProcessed: sent });
-    } else if (sent || !reason.mayHaveProcessed) {
-      err = reason;
-    } else {
-      // Never written, so it cannot have run, whatever the reason's own flag says.
-      err = new RpcError(reason.code, reason.message, {
-        details: reason.details,
-        cause: reason,
-        mayHaveProcessed: false,
-      });
-    }
+    // Never written, so it cannot have run, whatever the reason's own flag says.
+    else err = sent ? reason : withMayHaveProcessed(reason, false);
     this.conn.abandon(this, err);
   }
 }

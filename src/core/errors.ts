@@ -62,6 +62,14 @@ export class RpcError extends Error {
   }
 }
 
+/** The same error with another retry-safety verdict (a copy, since errors are shared); itself if it already says so. */
+export function withMayHaveProcessed(err: RpcError, mayHaveProcessed: boolean): RpcError {
+  if (err.mayHaveProcessed === mayHaveProcessed) return err;
+  const copy = new RpcError(err.code, err.message, { details: err.details, cause: err, mayHaveProcessed });
+  if (err.instance !== undefined) copy.instance = err.instance;
+  return copy;
+}
+
 export function isRpcError(value: unknown, code?: StatusCode): value is RpcError {
   return value instanceof RpcError && (code === undefined || value.code === code);
 }

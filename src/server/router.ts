@@ -1,7 +1,7 @@
 import { fullMethodName, type Methods, type OutputOf, type ServiceDefinition } from '../contract/define.js';
 import { hasValidation, validate } from '../contract/validate.js';
 import type { CallContext } from '../core/context.js';
-import { RpcError } from '../core/errors.js';
+import { RpcError, withMayHaveProcessed } from '../core/errors.js';
 import { compose, type Filter, type Service } from '../core/service.js';
 
 /** What a server needs to implement a service: one async handler per method. */
@@ -68,10 +68,7 @@ export class Router {
  * the wire would let the caller retry a non-idempotent call.
  */
 function ranHandler(err: unknown): unknown {
-  if (!(err instanceof RpcError) || err.mayHaveProcessed) return err;
-  const ran = new RpcError(err.code, err.message, { details: err.details, cause: err });
-  if (err.instance !== undefined) ran.instance = err.instance;
-  return ran;
+  return err instanceof RpcError ? withMayHaveProcessed(err, true) : err;
 }
 
 const rethrowRan = (err: unknown): never => {
