@@ -131,6 +131,7 @@ export class ZkSession {
       this.#retry = setTimeout(() => {
         if (!this.#closed) this.#open();
       }, delay);
+      this.#retry.unref();
     }
   }
 

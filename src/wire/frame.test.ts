@@ -119,7 +119,7 @@ describe('metadata', () => {
     }
     const decoded = decodeMetadata(encodeMetadata(meta)!);
     expect(Object.keys(decoded).sort()).toEqual(['__proto__', 'constructor', 'toString']);
-    expect(decoded.__proto__).toBe('v-__proto__');
+    expect(Object.getOwnPropertyDescriptor(decoded, '__proto__')?.value).toBe('v-__proto__');
     expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });

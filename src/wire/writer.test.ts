@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FrameWriter } from './writer.js';
 
 const cleanup: (() => void)[] = [];
@@ -28,11 +28,13 @@ describe('FrameWriter', () => {
   it('coalesces the frames of one tick into one write', async () => {
     const { ours, theirs } = await socketPair();
     const writer = new FrameWriter(ours);
+    const writes = vi.spyOn(ours, 'write');
     const chunks: Buffer[] = [];
     theirs.on('data', (c: Buffer) => chunks.push(c));
     for (let i = 0; i < 10; i++) writer.write(Buffer.from([i]));
     await expect.poll(() => Buffer.concat(chunks).length).toBe(10);
     expect(Buffer.concat(chunks)).toEqual(Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    expect(writes).toHaveBeenCalledTimes(1);
   });
 
   it('drops frames queued after our side ended instead of destroying the socket, so it still reads', async () => {
