@@ -61,12 +61,12 @@ describe.skipIf(!etcd.available)(
         const writer = registry(srv.endpoint);
         const rec = record(watcher, 'gaps');
         const a = await writer.register({ service: 'gaps', address: '127.0.0.1:9001', id: 'a' });
-        await rec.until((s) => ids(s).join() === 'a:UP', 5000);
+        await rec.until((s) => ids(s).join() === 'a:UP', 10_000);
 
         proxy.cut();
         await waitFor(
           () => logs.some((l) => l.includes('disconnected')),
-          5000,
+          10_000,
           'the watch to notice the cut',
         );
         const emittedBeforeChanges = rec.history.length;
@@ -90,7 +90,7 @@ describe.skipIf(!etcd.available)(
         expect(
           rec.history.slice(emittedBeforeChanges - 1).every((set) => set.some((x) => x.id === 'a')),
         ).toBe(true);
-      });
+      }, 40_000);
 
       it('re-grants a lost lease and writes the instance again', async () => {
         const logs: string[] = [];

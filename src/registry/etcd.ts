@@ -3,6 +3,7 @@ import { disposable } from '../core/events.js';
 import { watchPrefix } from './etcd-watch.js';
 import { type Instance, type InstanceInput, type InstanceStatus, normalizeInstance } from './instance.js';
 import type { Registration, Registry } from './registry.js';
+import { SerialQueue } from './serial.js';
 
 export interface EtcdRegistryOptions {
   /** `host:port` of one or more etcd members (`https://` for TLS). */
@@ -101,7 +102,7 @@ export function etcdRegistry(options: EtcdRegistryOptions): Registry {
     #restoring: Promise<void> | undefined;
     #closed = false;
     /** Writes run one at a time so a later status can never be overtaken by an earlier one. */
-    #queue: Promise<unknown> = Promise.resolve();
+    readonly #writes = new SerialQueue();
 
     constructor(instance: Instance) {
       this.#instance = instance;
@@ -114,7 +115,7 @@ export function etcdRegistry(options: EtcdRegistryOptions): Registry {
 
     /** Grants a lease if there is none and writes the instance under it. */
     write(): Promise<void> {
-      const run = this.#queue.then(async () => {
+      return this.#writes.run(async () => {
         if (this.#closed) return;
         if (!this.#lease) {
           const lease = client.lease(ttlSeconds, { autoKeepAlive: true });
@@ -123,8 +124,6 @@ export function etcdRegistry(options: EtcdRegistryOptions): Registry {
         }
         await this.#lease.put(this.#key).value(JSON.stringify(this.#instance)).exec();
       });
-      this.#queue = run.catch(() => {});
-      return run;
     }
 
     #lost(lease: Lease, err: Error): void {
@@ -170,7 +169,7 @@ export function etcdRegistry(options: EtcdRegistryOptions): Registry {
       registrations.delete(this);
       const lease = this.#lease;
       this.#lease = undefined;
-      await this.#queue;
+      await this.#writes.idle();
       try {
         // Revoking deletes the key at once; if etcd is unreachable the lease simply expires.
         await lease?.revoke();

@@ -11,6 +11,7 @@ import { isObject } from './embedded/http-util.js';
 import { httpClient } from './http-request.js';
 import { type Instance, type InstanceInput, normalizeInstance, splitAddress } from './instance.js';
 import type { Registration, Registry } from './registry.js';
+import { SerialQueue, untilDone } from './serial.js';
 
 export interface EurekaRegistryOptions {
   /** Eureka base URL(s) such as http://127.0.0.1:8761/eureka; `apps/…` is appended. Failover in order. */
@@ -166,15 +167,7 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
       /** A status the server has not confirmed yet; re-sent with the next good heartbeat. */
       let statusPending = false;
       let timer: NodeJS.Timeout | undefined;
-      let removing: Promise<void> | undefined;
-      // Writes of one registration run one at a time, so a DELETE can never overtake the
-      // re-registration of a heartbeat in flight and leave an instance behind it.
-      let chain: Promise<unknown> = Promise.resolve();
-      const serial = <T>(op: () => Promise<T>): Promise<T> => {
-        const run = chain.then(op);
-        chain = run.catch(() => {});
-        return run;
-      };
+      const writes = new SerialQueue();
       // Eureka clients publish their own status by registering again.
       const publish = async () => {
         await post();
@@ -197,7 +190,7 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
       const loop = () => {
         timer = setTimeout(async () => {
           timers.delete(timer!);
-          await serial(renew);
+          await writes.run(renew);
           if (active && !closed) loop();
         }, renewMs);
         timer.unref();
@@ -216,20 +209,12 @@ export function eurekaRegistry(options: EurekaRegistryOptions): Registry {
         setStatus(status) {
           instance = { ...instance, status };
           statusPending = true;
-          return serial(publish);
+          return writes.run(publish);
         },
-        deregister() {
+        deregister: untilDone(async () => {
           stop();
-          // A failed DELETE may be retried by calling again; a successful one is final.
-          removing ??= serial(() => expectOk('DELETE', path(), [200, 404])).then(
-            () => {},
-            (err) => {
-              removing = undefined;
-              throw err;
-            },
-          );
-          return removing;
-        },
+          await writes.run(() => expectOk('DELETE', path(), [200, 404]));
+        }),
       };
     },
 

@@ -3,6 +3,7 @@ import zookeeper, { type ACL, type Stat } from 'node-zookeeper-client';
 import { disposable } from '../core/events.js';
 import { type Instance, type InstanceInput, type InstanceStatus, normalizeInstance } from './instance.js';
 import type { Registration, Registry } from './registry.js';
+import { SerialQueue } from './serial.js';
 import { ZkCode, ZkSession, zkCode } from './zookeeper-session.js';
 import { watchService } from './zookeeper-watch.js';
 
@@ -81,7 +82,7 @@ export function zookeeperRegistry(options: ZooKeeperRegistryOptions): Registry {
     readonly #path: string;
     #closed = false;
     #restoring: Promise<void> | undefined;
-    #queue: Promise<unknown> = Promise.resolve();
+    readonly #writes = new SerialQueue();
 
     constructor(instance: Instance) {
       this.#instance = instance;
@@ -94,7 +95,7 @@ export function zookeeperRegistry(options: ZooKeeperRegistryOptions): Registry {
 
     /** Creates the ephemeral znode, or updates it if this session already owns it. */
     write(): Promise<void> {
-      const run = this.#queue.then(async () => {
+      return this.#writes.run(async () => {
         if (this.#closed) return;
         const data = Buffer.from(JSON.stringify(this.#instance));
         const { EPHEMERAL, PERSISTENT } = zookeeper.CreateMode;
@@ -125,8 +126,6 @@ export function zookeeperRegistry(options: ZooKeeperRegistryOptions): Registry {
             });
         }
       });
-      this.#queue = run.catch(() => {});
-      return run;
     }
 
     /** Retries the write until it succeeds: after a session expiry or a failed update. */
@@ -161,7 +160,7 @@ export function zookeeperRegistry(options: ZooKeeperRegistryOptions): Registry {
       if (this.#closed) return;
       this.#closed = true;
       registrations.delete(this);
-      await this.#queue;
+      await this.#writes.idle();
       try {
         await session.run((c, done) => c.remove(this.#path, -1, done));
       } catch (err) {

@@ -5,6 +5,7 @@ import type { TokenSource } from '../../security/credentials.js';
 import { type ClientTlsOptions, clientTlsConnectOptions } from '../../security/tls-options.js';
 import { type Instance, type InstanceInput, type InstanceStatus, normalizeInstance } from '../instance.js';
 import type { Registration, Registry } from '../registry.js';
+import { SerialQueue, untilDone } from '../serial.js';
 import { openWatchStream, type WatchStream } from './watch-stream.js';
 
 export interface RegistryClientLogger {
@@ -127,15 +128,7 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
     /** A status the registry has not confirmed yet; re-sent after the next good renewal. */
     let statusPending = false;
     let timer: NodeJS.Timeout | undefined;
-    let removing: Promise<void> | undefined;
-    // Writes of one registration run one at a time, so a DELETE can never overtake the
-    // re-registration of a renewal in flight and leave a lease behind it.
-    let chain: Promise<unknown> = Promise.resolve();
-    const serial = <T>(op: () => Promise<T>): Promise<T> => {
-      const run = chain.then(op);
-      chain = run.catch(() => {});
-      return run;
-    };
+    const writes = new SerialQueue();
     const putStatus = async () => {
       const reply = await call('PUT', `${instancePath(instance)}/status`, { status: instance.status });
       // 404: the lease is gone; registering again carries the status.
@@ -169,7 +162,7 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
         ? Math.min(intervalMs, minBackoff * 2 ** attempt++) * (0.5 + Math.random() / 2)
         : intervalMs;
       timer = setTimeout(async () => {
-        await serial(renew);
+        await writes.run(renew);
         if (active && !closed) loop();
       }, delay);
       timer.unref();
@@ -188,21 +181,13 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
       setStatus(status: InstanceStatus) {
         instance = { ...instance, status };
         statusPending = true;
-        return serial(putStatus);
+        return writes.run(putStatus);
       },
-      deregister() {
+      deregister: untilDone(async () => {
         stop();
         cleanups.delete(stop);
-        // A failed DELETE may be retried by calling again; a successful one is final.
-        removing ??= serial(() => expect('DELETE', instancePath(instance), [204, 404])).then(
-          () => {},
-          (err) => {
-            removing = undefined;
-            throw err;
-          },
-        );
-        return removing;
-      },
+        await writes.run(() => expect('DELETE', instancePath(instance), [204, 404]));
+      }),
     };
   };
 
