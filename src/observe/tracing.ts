@@ -79,9 +79,7 @@ export function attemptTracing(options: TracingOptions = {}): EndpointFilterFact
     // Read per call: the directory refreshes endpoint.instance when the registry updates it.
     const { id, address, zone } = endpoint.instance;
     const attributes = rpcAttributes(ctx);
-    const colon = address.lastIndexOf(':');
-    const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-    const port = Number(address.slice(colon + 1));
+    const { host, port } = hostAndPort(address);
     attributes['server.address'] = attributes['net.peer.name'] = attributes['network.peer.address'] = host;
     attributes['server.port'] = attributes['net.peer.port'] = attributes['network.peer.port'] = port;
     attributes['tensile.instance.id'] = id;
@@ -110,11 +108,9 @@ export function serverTracing(options: TracingOptions = {}): Filter {
     const parent = propagator.extract(context.active(), ctx.metadata, metadataGetter);
     const attributes = rpcAttributes(ctx);
     if (ctx.peer !== undefined) {
-      const colon = ctx.peer.lastIndexOf(':');
-      attributes['network.peer.address'] = attributes['client.address'] = ctx.peer
-        .slice(0, colon)
-        .replace(/^\[(.*)\]$/, '$1');
-      attributes['network.peer.port'] = Number(ctx.peer.slice(colon + 1));
+      const { host, port } = hostAndPort(ctx.peer);
+      attributes['network.peer.address'] = attributes['client.address'] = host;
+      attributes['network.peer.port'] = port;
     }
     const span = tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes }, parent);
     if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return next(req, ctx);
@@ -175,4 +171,13 @@ async function run(
   } finally {
     span.end();
   }
+}
+
+/** `host:port` or `[v6]:port` as OpenTelemetry wants them: the host without brackets. Never throws. */
+function hostAndPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return {
+    host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+    port: Number(address.slice(colon + 1)),
+  };
 }

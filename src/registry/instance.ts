@@ -23,6 +23,11 @@ export type InstanceInput = Pick<Instance, 'service' | 'address'> &
 /** `host:port`, or `[v6addr]:port` with the IPv6 address bracketed as in URLs. */
 const ADDRESS = /^(?:[^\s:[\]]+|\[[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]):\d{1,5}$/;
 
+/** `host:port` or `[v6addr]:port`, as instance addresses are written. */
+export function isAddress(address: string): boolean {
+  return ADDRESS.test(address);
+}
+
 /** Brackets an IPv6 literal for use in `host:port`; other hosts are returned as they are. */
 export function joinHostPort(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -31,7 +36,7 @@ export function joinHostPort(host: string, port: number): string {
 export function normalizeInstance(input: InstanceInput, now = Date.now()): Instance {
   if (!input.service || typeof input.service !== 'string')
     throw new TypeError('instance.service is required');
-  if (!ADDRESS.test(input.address ?? '')) {
+  if (!isAddress(input.address ?? '')) {
     throw new TypeError(
       `instance.address must be host:port or [ipv6]:port, got ${JSON.stringify(input.address)}`,
     );

@@ -3,7 +3,7 @@ import { createServer as createTlsServer, type TLSSocket, type Server as TlsServ
 import type { Methods, ServiceDefinition } from '../contract/define.js';
 import { MAX_TIMER_MS } from '../core/context.js';
 import type { Filter } from '../core/service.js';
-import { type InstanceInput, joinHostPort } from '../registry/instance.js';
+import { type InstanceInput, joinHostPort, splitAddress } from '../registry/instance.js';
 import type { Registration, Registry } from '../registry/registry.js';
 import { type PeerIdentity, peerIdentityOf } from '../security/peer.js';
 import { reloadServerTls, type ServerTlsOptions, serverTlsContext } from '../security/tls-options.js';
@@ -231,7 +231,7 @@ export function createServer(options: ServerOptions = {}): Server {
     },
   };
   async function registerAll({ registry, advertiseHost, id, ...instance }: RegisterOptions, port: number) {
-    const host = advertiseHost ?? (address ?? '').replace(/:\d+$/, '');
+    const host = advertiseHost ?? splitAddress(address ?? '').host;
     const advertised = joinHostPort(host, port);
     for (const service of services) {
       const instanceId = services.size === 1 ? (id ?? advertised) : `${id ?? advertised}/${service}`;

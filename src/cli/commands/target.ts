@@ -1,6 +1,6 @@
 import { type Client, createClient } from '../../client/client.js';
 import { defineService, type, unary } from '../../contract/define.js';
-import { normalizeInstance, splitAddress } from '../../registry/instance.js';
+import { isAddress } from '../../registry/instance.js';
 import type { Registry } from '../../registry/registry.js';
 import { CliError, ExitCode } from '../command.js';
 import { openRegistry } from '../registry-url.js';
@@ -19,13 +19,11 @@ export function dynamicService(target: string) {
 }
 
 /** Checked before the client sees it, so a typo is a usage error rather than a stack trace. */
-export function checkAddress(address: string): string {
-  try {
-    // The registry's own rule for instance addresses, plus a port one can dial.
-    normalizeInstance({ service: 'cli', address });
-    if (splitAddress(address).port > 0) return address;
-  } catch {}
-  throw new CliError(`--address must be host:port or [ipv6]:port, got ${JSON.stringify(address)}`);
+function checkAddress(address: string): void {
+  // The registry's own rule for instance addresses, plus a port one can dial.
+  const port = isAddress(address) ? Number(address.slice(address.lastIndexOf(':') + 1)) : 0;
+  if (!(port > 0 && port <= 65_535))
+    throw new CliError(`--address must be host:port or [ipv6]:port, got ${JSON.stringify(address)}`);
 }
 
 export interface Target {
