@@ -1,3 +1,4 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient } from '../client/client.js';
 import { defineService, type, unary } from '../contract/define.js';
@@ -92,6 +93,37 @@ describe('what a handler throws or returns', () => {
     expect(() => createServer().implement(Orders, { place: async () => ({ ok: true }) } as never)).toThrow(
       /missing handler for orders\.toString/,
     );
+  });
+
+  it('validates with an asynchronous Standard Schema: transformed input, or INVALID_ARGUMENT without running the handler', async () => {
+    const upperName: StandardSchemaV1<unknown, { name: string }> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: async (value) =>
+          typeof (value as { name?: unknown })?.name === 'string'
+            ? { value: { name: (value as { name: string }).name.toUpperCase() } }
+            : { issues: [{ message: 'name must be a string', path: ['name'] }] },
+      },
+    };
+    const Named = defineService('named', { hi: unary({ input: upperName, output: type<string>() }) });
+    let runs = 0;
+    const server = createServer().implement(Named, {
+      async hi({ name }) {
+        runs++;
+        return `hi ${name}`;
+      },
+    });
+    cleanup.push(() => server.close({ graceMs: 50 }));
+    const { address } = await server.listen({ host: '127.0.0.1', port: 0 });
+    const client = createClient(Named, { addresses: [address] });
+    cleanup.push(() => client.close());
+    await expect(client.hi({ name: 'ada' })).resolves.toBe('hi ADA');
+    await expect(client.hi({ name: 7 } as never)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'invalid input: name: name must be a string',
+    });
+    expect(runs).toBe(1);
   });
 
   it('__proto__ is not a method name', () => {

@@ -42,9 +42,18 @@ export class Router {
         return out.then(undefined, rethrowRan);
       };
       const schema = method.input;
-      const terminal: Service = hasValidation(schema)
-        ? async (req, ctx) => run(await validate(schema, req, 'input'), ctx)
-        : run;
+      // Plain functions, not async ones: most schemas validate synchronously, and an async
+      // wrapper would add promises and ticks to every call.
+      const validated: Service = (req, ctx) => {
+        let input: unknown;
+        try {
+          input = validate(schema, req, 'input');
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        return input instanceof Promise ? input.then((i) => run(i, ctx)) : run(input, ctx);
+      };
+      const terminal = hasValidation(schema) ? validated : run;
       this.routes.set(full, {
         service: def.name,
         idempotent: method.idempotent,

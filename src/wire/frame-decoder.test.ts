@@ -197,6 +197,19 @@ describe('FrameDecoder', () => {
     expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThan(2.5 * frame.length);
   });
 
+  it('gathers a large frame sent in big chunks with one frame-sized buffer, not doubling copies', () => {
+    const frame = encodeResponse(8, Buffer.alloc(1 << 20, 2));
+    const chunks: Buffer[] = [];
+    for (let o = 0; o < frame.length; o += 64 * 1024) chunks.push(frame.subarray(o, o + 64 * 1024));
+    const alloc = vi.spyOn(Buffer, 'allocUnsafe');
+    const got = collect(new FrameDecoder(), chunks);
+    expect(got.map((f) => f.callId)).toEqual([8]);
+    const sizes = alloc.mock.calls.map(([n]) => n);
+    // The first chunk, before the length is known, then the whole frame once.
+    expect(sizes).toHaveLength(2);
+    expect(sizes[1]).toBe(frame.length);
+  });
+
   it('completes a gathered frame from the next chunk and reads the frames after it in place', () => {
     const a = encodeResponse(1, Buffer.alloc(1000, 1));
     const rest = Buffer.concat([

@@ -11,6 +11,7 @@ const KNOWN_TYPES = new Set<number>(Object.values(FrameType));
 const EMPTY = Buffer.alloc(0);
 /** First allocation for a partial frame: most are small, and tiny reads should not regrow it at once. */
 const MIN_STORE = 256;
+const BIG_CHUNK = 16 * 1024;
 
 /**
  * Splits a byte stream into frames. The length prefix is checked against the limit
@@ -81,7 +82,9 @@ export class FrameDecoder {
     if (required > this.store.length) {
       let capacity = Math.max(required, 2 * this.store.length, MIN_STORE);
       const need = this.frameLength();
-      if (need >= required) capacity = Math.min(capacity, need);
+      // Big chunks prove a fast sender: size for the whole frame at once rather than copying
+      // it through doubling buffers. Only trickles, the costly case for memory, double.
+      if (need >= required) capacity = bytes.length >= BIG_CHUNK ? need : Math.min(capacity, need);
       const grown = Buffer.allocUnsafe(capacity);
       this.store.copy(grown, 0, 0, this.buffered);
       this.store = grown;
