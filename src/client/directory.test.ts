@@ -54,4 +54,18 @@ describe('ServiceDirectory', () => {
     expect(changes).toEqual([]);
     await expect(dir.ready).rejects.toThrow(/closed/);
   });
+
+  it('retires the endpoints it drops: left, moved to a new address, or closed with it', async () => {
+    const { discovery, deliver } = lateDiscovery();
+    const dir = directory(discovery);
+    const at = (id: string, port: string) =>
+      normalizeInstance({ service: 'svc', address: `127.0.0.1:${port}`, id });
+    deliver([at('a', '1'), at('b', '2'), at('c', '3')]);
+    const [a, b, c] = dir.all();
+    deliver([at('b', '4'), at('c', '3')]); // a left, b moved to a new address
+    const [b2] = dir.all();
+    expect([a, b, c, b2].map((e) => e!.retired)).toEqual([true, true, false, false]);
+    await dir.close();
+    expect([c, b2].map((e) => e!.retired)).toEqual([true, true]);
+  });
 });
