@@ -121,6 +121,8 @@ export function outlierDetection(options: OutlierOptions = {}): OutlierDetector 
   };
 
   // Derived, not counted, so a forgotten or replaced host cannot leak a share of the cap.
+  // Retired hosts are forgotten here as well as in the sweep: an ejection decided between
+  // sweeps must not count a host that already left.
   const mayEject = () => {
     const now = clock.now();
     let live = 0;
