@@ -20,6 +20,20 @@ describe('exponentialBackoff', () => {
     expect(exponentialBackoff({ baseMs: 10, maxMs: 100, random: () => 0.5 })(3, 0)).toBe(20);
   });
 
+  it('equal jitter stays in the upper half of [0, min(cap, base·2^(n-1))]', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 1e6 }), (retry, seed) => {
+        const d = exponentialBackoff({ baseMs: 5, maxMs: 300, jitter: 'equal', random: mulberry32(seed) })(
+          retry,
+          0,
+        );
+        const ceiling = Math.min(300, 5 * 2 ** (retry - 1));
+        return d >= ceiling / 2 && d <= ceiling;
+      }),
+    );
+    expect(exponentialBackoff({ baseMs: 10, maxMs: 100, jitter: 'equal', random: () => 0 })(3, 0)).toBe(20);
+  });
+
   it('decorrelated jitter stays within [base, cap] and grows from the previous delay', () => {
     const b = exponentialBackoff({ baseMs: 10, maxMs: 1000, jitter: 'decorrelated', random: () => 1 });
     let prev = 0;

@@ -11,10 +11,11 @@ export interface ExponentialBackoffOptions {
   maxMs?: number;
   /**
    * full (default): uniform in [0, min(cap, base·2^(retry-1))], the AWS "full jitter" that
-   * spreads synchronized clients best. decorrelated: min(cap, uniform in [base, 3·previous]).
-   * none: the bare exponential, for tests and tools only.
+   * spreads synchronized clients best. equal: uniform in the upper half of that range, for
+   * background loops that must not retry at once. decorrelated: min(cap, uniform in
+   * [base, 3·previous]). none: the bare exponential.
    */
-  jitter?: 'full' | 'decorrelated' | 'none';
+  jitter?: 'full' | 'equal' | 'decorrelated' | 'none';
   /** Uniform [0, 1); inject a seeded PRNG for deterministic tests. */
   random?: () => number;
 }
@@ -28,6 +29,8 @@ export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Bac
   switch (options.jitter ?? 'full') {
     case 'full':
       return (retry) => random() * ceiling(base, cap, retry);
+    case 'equal':
+      return (retry) => ceiling(base, cap, retry) * (0.5 + random() / 2);
     case 'decorrelated':
       return (_retry, previous) => {
         const upper = Math.max(base, 3 * (previous > 0 ? previous : base));

@@ -1,5 +1,6 @@
 import { Etcd3, GRPCUnavailableError, type IOptions, isRecoverableError, type Lease } from 'etcd3';
 import { disposable } from '../core/events.js';
+import { exponentialBackoff } from '../policy/backoff.js';
 import { watchPrefix } from './etcd-watch.js';
 import { type Instance, type InstanceInput, type InstanceStatus, normalizeInstance } from './instance.js';
 import type { Registration, Registry } from './registry.js';
@@ -50,10 +51,11 @@ function hostPolicy(hostCount: number, skipMs: number): HostPolicy {
 }
 
 /** Watch reconnects: 50 ms doubling to 1 s with jitter, instead of etcd3's 30 s cap. */
+const watchDelay = exponentialBackoff({ baseMs: 50, maxMs: 1000, jitter: 'equal' });
+
 function watchBackoff(attempt = 0): WatchBackoff {
-  const base = Math.min(1000, 50 * 2 ** attempt);
   return {
-    duration: base / 2 + (Math.random() * base) / 2,
+    duration: watchDelay(attempt + 1, 0),
     next: () => watchBackoff(attempt + 1),
   } as WatchBackoff;
 }

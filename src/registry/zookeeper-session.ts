@@ -1,4 +1,5 @@
 import zookeeper, { type Client, type Exception, type State } from 'node-zookeeper-client';
+import { exponentialBackoff } from '../policy/backoff.js';
 
 export interface ZkSessionOptions {
   connectionString: string;
@@ -122,7 +123,11 @@ export class ZkSession {
       // Bad credentials stay bad: retrying at once would spin, connecting and failing in a loop.
       clearTimeout(this.#authSettle);
       const failures = this.#authFailures++;
-      const delay = Math.min(MAX_AUTH_RETRY_MS, this.#options.retryMs * 2 ** failures);
+      const delay = exponentialBackoff({
+        baseMs: Math.max(1, this.#options.retryMs),
+        maxMs: Math.max(MAX_AUTH_RETRY_MS, this.#options.retryMs),
+        jitter: 'none',
+      })(failures + 1, 0);
       if (failures === 0)
         logger.warn(`zookeeper ${connectionString}: authentication failed; retrying with backoff`);
       this.#abandoned = client;

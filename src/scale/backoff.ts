@@ -1,3 +1,5 @@
+import { exponentialBackoff } from '../policy/backoff.js';
+
 export interface CrashBackoffOptions {
   initialMs: number;
   maxMs: number;
@@ -11,6 +13,11 @@ export interface CrashBackoffOptions {
  * one, so a burst long ago does not slow the restart after the next lone crash.
  */
 export function crashBackoff(options: CrashBackoffOptions) {
+  const delay = exponentialBackoff({
+    baseMs: Math.max(1, options.initialMs),
+    maxMs: Math.max(1, options.maxMs, options.initialMs),
+    jitter: 'none',
+  });
   let crashes = 0;
   let until = 0;
   return {
@@ -20,7 +27,7 @@ export function crashBackoff(options: CrashBackoffOptions) {
       // would otherwise look stable and fall back to the fastest restarts.
       if (now - until >= options.stableMs) crashes = 0;
       crashes++;
-      const delayMs = Math.min(options.maxMs, options.initialMs * 2 ** (crashes - 1));
+      const delayMs = delay(crashes, 0);
       until = now + delayMs;
       return delayMs;
     },

@@ -1,6 +1,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { disposable } from '../../core/events.js';
+import { exponentialBackoff } from '../../policy/backoff.js';
 import type { TokenSource } from '../../security/credentials.js';
 import { type ClientTlsOptions, clientTlsConnectOptions } from '../../security/tls-options.js';
 import { type Instance, type InstanceInput, type InstanceStatus, normalizeInstance } from '../instance.js';
@@ -129,6 +130,11 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
     let statusPending = false;
     let timer: NodeJS.Timeout | undefined;
     const writes = new SerialQueue();
+    const retryDelay = exponentialBackoff({
+      baseMs: Math.max(1, Math.min(minBackoff, intervalMs)),
+      maxMs: intervalMs,
+      jitter: 'equal',
+    });
     const putStatus = async () => {
       const reply = await call('PUT', `${instancePath(instance)}/status`, { status: instance.status });
       // 404: the lease is gone; registering again carries the status.
@@ -158,9 +164,7 @@ export function embeddedRegistry(options: EmbeddedRegistryOptions): Registry {
     const loop = () => {
       // After a failure retry sooner (jittered, growing up to the interval): the registry may
       // have just restarted, and its warm-up waits for exactly these re-registrations.
-      const delay = failing
-        ? Math.min(intervalMs, minBackoff * 2 ** attempt++) * (0.5 + Math.random() / 2)
-        : intervalMs;
+      const delay = failing ? retryDelay(++attempt, 0) : intervalMs;
       timer = setTimeout(async () => {
         await writes.run(renew);
         if (active && !closed) loop();
