@@ -1,20 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import { RpcError, Status } from '../core/errors.js';
 import { jsonCodec } from '../wire/codec.js';
-import { decodeError, type Frame, FrameType } from '../wire/frame.js';
-import { FrameDecoder } from '../wire/frame-decoder.js';
+import { decodeError, FrameType } from '../wire/frame.js';
+import { decodeOneFrame } from '../wire/test-server-frames.js';
 import { errorFrame, failureFrame, replyFrame } from './reply.js';
 
 const codec = jsonCodec();
 
-function decodeOne(bytes: Buffer): Frame {
-  const frames: Frame[] = [];
-  new FrameDecoder(Number.MAX_SAFE_INTEGER).push(bytes, (f) =>
-    frames.push({ ...f, body: Buffer.from(f.body) }),
-  );
-  expect(frames).toHaveLength(1);
-  return frames[0]!;
-}
+const decodeOne = decodeOneFrame;
 
 describe('replyFrame', () => {
   it('encodes the value as a RESPONSE for the call', () => {

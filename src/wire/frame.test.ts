@@ -12,23 +12,14 @@ import {
   encodeRequest,
   encodeResponse,
   FLAG_NOT_PROCESSED,
-  type Frame,
   FrameType,
   HEADER_BYTES,
   NO_TIMEOUT,
   ProtocolError,
 } from './frame.js';
-import { FrameDecoder } from './frame-decoder.js';
+import { decodeOneFrame } from './test-server-frames.js';
 
-/** Decodes exactly one frame from an encoded buffer, copying the body (views die on the next push). */
-function decodeOne(bytes: Buffer): Frame {
-  const frames: Frame[] = [];
-  new FrameDecoder(Number.MAX_SAFE_INTEGER).push(bytes, (f) =>
-    frames.push({ ...f, body: Buffer.from(f.body) }),
-  );
-  expect(frames).toHaveLength(1);
-  return frames[0]!;
-}
+const decodeOne = decodeOneFrame;
 
 const callId = fc.integer({ min: 0, max: 0xffffffff });
 const bytes = (maxLength = 256) => fc.uint8Array({ maxLength }).map((a) => Buffer.from(a));

@@ -28,3 +28,13 @@ export function onServerFrames(
     },
   };
 }
+
+/** Test helper: decodes exactly one frame from an encoded buffer, its body copied. */
+export function decodeOneFrame(bytes: Buffer): Frame {
+  const frames: Frame[] = [];
+  new FrameDecoder(Number.MAX_SAFE_INTEGER).push(bytes, (f) =>
+    frames.push({ ...f, body: Buffer.from(f.body) }),
+  );
+  if (frames.length !== 1) throw new Error(`expected one frame, decoded ${frames.length}`);
+  return frames[0]!;
+}
