@@ -62,6 +62,12 @@ describe.skipIf(!etcd.available)(
         const rec = record(watcher, 'gaps');
         const a = await writer.register({ service: 'gaps', address: '127.0.0.1:9001', id: 'a' });
         await rec.until((s) => ids(s).join() === 'a:UP', 10_000);
+        // The first set may come from the initial read, before the watch stream exists; a
+        // change made after it can only arrive through the watch, so the cut hits a live stream.
+        const probe = await writer.register({ service: 'gaps', address: '127.0.0.1:9009', id: 'probe' });
+        await rec.until((s) => ids(s).join() === 'a:UP,probe:UP', 10_000, 'the watch stream');
+        await probe.deregister();
+        await rec.until((s) => ids(s).join() === 'a:UP', 10_000, 'the probe gone');
 
         proxy.cut();
         await waitFor(

@@ -40,6 +40,8 @@ export class ZkSession {
   #authFailures = 0;
   #retry: NodeJS.Timeout | undefined;
   #authSettle: NodeJS.Timeout | undefined;
+  /** Armed while disconnected: a client that never comes back is replaced (see #onState). */
+  #stall: NodeJS.Timeout | undefined;
   #abandoned: Client | undefined;
   #connected!: Promise<void>;
   readonly #listeners = new Set<() => void>();
@@ -95,6 +97,7 @@ export class ZkSession {
     const { State: S } = zookeeper;
     const { logger, connectionString } = this.#options;
     if (state === S.SYNC_CONNECTED) {
+      clearTimeout(this.#stall);
       resolve();
       // The server reports AUTH_FAILED just after connecting: a streak ends only once a
       // connection has lasted a while without it.
@@ -114,6 +117,7 @@ export class ZkSession {
       if (!this.#disconnected)
         logger.warn(`zookeeper ${connectionString}: disconnected; keeping the last known state`);
       this.#disconnected = true;
+      this.#armStall(client);
     } else if (state === S.EXPIRED) {
       logger.warn(`zookeeper ${connectionString}: session ${state.name}; starting a new session`);
       client.close();
@@ -138,6 +142,31 @@ export class ZkSession {
       }, delay);
       this.#retry.unref();
     }
+  }
+
+  /**
+   * node-zookeeper-client can stay DISCONNECTED for good after a server restart (seen when it
+   * reconnects and is dropped again while the server is still loading), and it learns of an
+   * expired session only by reconnecting. Past twice the session timeout the server has
+   * expired the session anyway, so nothing is lost by starting a new one: listeners then
+   * re-register and re-watch, as after an expiry.
+   */
+  #armStall(client: Client): void {
+    clearTimeout(this.#stall);
+    const { sessionTimeoutMs, connectionString, logger } = this.#options;
+    // Never sooner than 10 s: a server restarting on a loaded machine can take seconds, and a
+    // new session too early would drop the ephemeral nodes the old one still holds.
+    const limitMs = Math.max(2 * sessionTimeoutMs, 10_000);
+    this.#stall = setTimeout(() => {
+      if (this.#closed || client !== this.#client || !this.#disconnected) return;
+      logger.warn(
+        `zookeeper ${connectionString}: still disconnected after ${limitMs} ms; starting a new session`,
+      );
+      this.#abandoned = client;
+      client.close();
+      this.#open();
+    }, limitMs);
+    this.#stall.unref();
   }
 
   #notify(): void {
@@ -179,6 +208,7 @@ export class ZkSession {
     this.#closed = true;
     clearTimeout(this.#retry);
     clearTimeout(this.#authSettle);
+    clearTimeout(this.#stall);
     this.#listeners.clear();
     this.#client.close();
   }

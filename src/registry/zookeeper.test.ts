@@ -41,6 +41,9 @@ describe.skipIf(!zk.available)(
       create: async ({ ttlMs }) =>
         zookeeperRegistry({ connectionString: server!.endpoint, sessionTimeoutMs: ttlMs, logger: quiet() }),
       restartBackend: () => server!.restart(),
+      // Sessions outlive a server restart on a loaded CI machine (a 2 s session can expire
+      // while the JVM starts, which really does delete its ephemeral nodes).
+      ttlMs: 5000,
     });
 
     describe('ZooKeeper specifics', () => {
